@@ -1,0 +1,46 @@
+"""The `tracegate` console script.
+
+Each command group lives in its own module and imports its side (edge or
+cloud) inside the command body, never at module import.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from tracegate import __version__
+from tracegate.cli_config import config_app
+from tracegate.cli_udi import udi_app
+
+app = typer.Typer(
+    name="tracegate",
+    help="Unit-level traceability for medical-device lines: edge agents, genealogy, recall.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(udi_app, name="udi")
+app.add_typer(config_app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tracegate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Tracegate: trace every unit from raw material to customer."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
