@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import random
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -504,3 +505,49 @@ class SimLine:
             pressure_bar=rng.gauss(pressure, m.pressure_noise_bar),
             dwell_ms=rng.gauss(m.dwell_ms, m.dwell_noise_ms),
         )
+
+
+class LineClock:
+    """Line time: seconds since the line started, not counting the time it was stopped.
+
+    Simulators in one process share one clock, so a stop the PLC is told to make holds the
+    scanner and the camera too. Simulators in separate processes agree on a start with
+    `LineClock.from_epoch` (a wall-clock start time in the config); they cannot share a stop.
+    """
+
+    def __init__(self, *, start_monotonic_s: float | None = None) -> None:
+        self.start_monotonic_s = (
+            time.monotonic() if start_monotonic_s is None else start_monotonic_s
+        )
+        self._paused_total_s = 0.0
+        self._paused_at_s: float | None = None
+
+    @classmethod
+    def from_epoch(cls, epoch_s: float) -> LineClock:
+        """A clock whose line time 0 is the Unix time `epoch_s`."""
+        return cls(start_monotonic_s=time.monotonic() - (time.time() - epoch_s))
+
+    def at(self, monotonic_s: float) -> float:
+        """Line time at the monotonic instant `monotonic_s` (not before the current pause)."""
+        t = monotonic_s - self.start_monotonic_s - self._paused_total_s
+        if self._paused_at_s is not None and monotonic_s > self._paused_at_s:
+            t -= monotonic_s - self._paused_at_s
+        return t
+
+    def now_s(self) -> float:
+        return self.at(time.monotonic())
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at_s is not None
+
+    def pause(self) -> None:
+        """Stop the line (idempotent)."""
+        if self._paused_at_s is None:
+            self._paused_at_s = time.monotonic()
+
+    def resume(self) -> None:
+        """Restart the line where it stopped (idempotent)."""
+        if self._paused_at_s is not None:
+            self._paused_total_s += time.monotonic() - self._paused_at_s
+            self._paused_at_s = None

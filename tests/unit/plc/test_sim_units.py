@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import biip
@@ -10,6 +11,7 @@ import pytest
 from edge.sim.units import (
     GS,
     Fault,
+    LineClock,
     Product,
     SimLine,
     gtin_check_digit,
@@ -156,3 +158,24 @@ def test_unit_count_ends_the_line() -> None:
 def test_pulse_longer_than_the_gap_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^photo_eye_pulse_ms: expected between 0 and"):
         SimLine(rate_per_s=20.0, photo_eye_pulse_ms=60)
+
+
+def test_line_clock_counts_from_its_start() -> None:
+    clock = LineClock(start_monotonic_s=100.0)
+    assert clock.at(103.5) == pytest.approx(3.5)
+
+
+def test_line_clock_does_not_advance_while_paused() -> None:
+    clock = LineClock()
+    clock.pause()
+    frozen = clock.now_s()
+    time.sleep(0.02)
+    assert clock.now_s() == pytest.approx(frozen, abs=1e-4)
+    clock.resume()
+    time.sleep(0.02)
+    assert clock.now_s() == pytest.approx(frozen + 0.02, abs=0.015)
+
+
+def test_line_clock_from_epoch_agrees_with_wall_time() -> None:
+    clock = LineClock.from_epoch(time.time() - 10.0)
+    assert clock.now_s() == pytest.approx(10.0, abs=0.01)

@@ -1,0 +1,34 @@
+"""`tracegate sim ...`: run the simulated plant peers (PLC, scanner, camera).
+
+Each command imports its simulator inside its body, so `tracegate --help` stays light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+sim_app = typer.Typer(
+    help="Run simulated plant peers (PLC, scanner, camera) for tests and the demo.",
+    no_args_is_help=True,
+)
+
+
+@sim_app.command("plc")
+def sim_plc(
+    config: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="YAML file: PLC address, register layout, line."
+        ),
+    ],
+    port: Annotated[
+        int | None, typer.Option("--port", help="Override the config's TCP port.")
+    ] = None,
+) -> None:
+    """Serve a simulated PLC (Modbus TCP) running a conveyor model until interrupted."""
+    from edge.sim.plc import run_sim_plc
+
+    run_sim_plc(config, port=port)
