@@ -1,0 +1,224 @@
+"""Barcode decoding backends behind one small interface; the decoding libraries live only here.
+
+zxing-cpp is the camera decoder: it reads GS1 DataMatrix, GS1-128 and GS1 QR and reports
+the AIM symbology identifier and the GS1 flag. pyzbar is a selectable second backend for 1D
+and QR codes only; zbar reads no DataMatrix and reports neither identifier nor GS1 flag, so
+its reads carry `None` for both (unknown, not false).
+
+Format names are zxing-cpp's (`DataMatrix`, `Code128`, `QRCode`, ...) for both backends, so a
+device config names formats one way whatever the backend.
+
+>>> sorted(ZBAR_FORMATS)[:3]
+['Codabar', 'Code128', 'Code39']
+>>> try:
+...     check_formats(["DataMatrix"], backend="zbar")
+... except DecoderConfigError as exc:
+...     print(str(exc)[:60])
+The zbar backend cannot read 'DataMatrix': it reads Codabar,
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import zxingcpp
+
+Backend = Literal["zxing", "zbar"]
+Image = npt.NDArray[np.uint8]
+"""A frame: 2-D grayscale or 3-D BGR, 8 bits per channel (OpenCV's layout)."""
+
+ZXING_FORMATS: frozenset[str] = frozenset(
+    {
+        "Aztec",
+        "Codabar",
+        "Code128",
+        "Code39",
+        "Code93",
+        "DataBar",
+        "DataBarExp",
+        "DataBarLtd",
+        "DataMatrix",
+        "EAN13",
+        "EAN8",
+        "ITF",
+        "MaxiCode",
+        "MicroQRCode",
+        "PDF417",
+        "QRCode",
+        "RMQRCode",
+        "UPCA",
+        "UPCE",
+    }
+)
+"""Single formats the zxing backend reads (zxing-cpp's names; umbrella groups excluded)."""
+
+_ZBAR_TO_FORMAT: dict[str, str] = {
+    "CODABAR": "Codabar",
+    "CODE128": "Code128",
+    "CODE39": "Code39",
+    "CODE93": "Code93",
+    "DATABAR": "DataBar",
+    "DATABAR_EXP": "DataBarExp",
+    "EAN13": "EAN13",
+    "EAN8": "EAN8",
+    "I25": "ITF",
+    "PDF417": "PDF417",
+    "QRCODE": "QRCode",
+    "UPCA": "UPCA",
+    "UPCE": "UPCE",
+}
+ZBAR_FORMATS: frozenset[str] = frozenset(_ZBAR_TO_FORMAT.values())
+"""Formats the zbar backend reads, under zxing-cpp's names. No DataMatrix: zbar has none."""
+
+DEFAULT_FORMATS: tuple[str, ...] = ("DataMatrix", "Code128", "QRCode")
+"""The UDI carriers on medical devices: GS1/HIBC DataMatrix, GS1-128/HIBC 128, GS1 QR."""
+
+
+class DecoderError(Exception):
+    """A decoding backend cannot be used as asked."""
+
+
+class DecoderConfigError(DecoderError, ValueError):
+    """A backend or format name that does not exist, or a format the backend cannot read."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decoded:
+    """One symbol found in one image."""
+
+    code_format: str
+    """zxing-cpp's format name: `DataMatrix`, `Code128`, `QRCode`, ..."""
+
+    symbology_id: str | None
+    """AIM symbology identifier (`]d2` GS1 DataMatrix, `]C1` GS1-128, `]Q3` GS1 QR), or None
+    when the backend does not report one."""
+
+    gs1: bool | None
+    """True when the symbol carries the GS1 flag (FNC1 first), None when the backend cannot
+    tell."""
+
+    text: str
+    """Decoded data; GS1 field separators kept as GS (U+001D)."""
+
+
+class Decoder(Protocol):
+    """Finds and decodes every symbol of the configured formats in an image. Thread-safe and
+    blocking: callers run it off the event loop."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def formats(self) -> tuple[str, ...]: ...
+
+    def decode(self, image: Image) -> list[Decoded]: ...
+
+
+def check_formats(formats: Collection[str], *, backend: Backend) -> tuple[str, ...]:
+    """The formats as a sorted tuple, or DecoderConfigError naming the first one the backend
+    does not read."""
+    known = ZXING_FORMATS if backend == "zxing" else ZBAR_FORMATS
+    if not formats:
+        raise DecoderConfigError(f"No barcode formats given for the {backend} backend")
+    for name in formats:
+        if name in known:
+            continue
+        if name in ZXING_FORMATS:
+            raise DecoderConfigError(
+                f"The {backend} backend cannot read {name!r}: it reads {', '.join(sorted(known))}."
+            )
+        raise DecoderConfigError(
+            f"Unknown barcode format {name!r} for the {backend} backend: "
+            f"expected one of {', '.join(sorted(known))}."
+        )
+    return tuple(sorted(set(formats)))
+
+
+class ZxingDecoder:
+    """zxing-cpp: every format in `formats`, symbology identifier and GS1 flag reported."""
+
+    def __init__(self, *, formats: Collection[str] = DEFAULT_FORMATS, try_invert: bool = False):
+        self._formats = check_formats(formats, backend="zxing")
+        self._zx_formats = zxingcpp.BarcodeFormats(
+            [getattr(zxingcpp.BarcodeFormat, name) for name in self._formats]
+        )
+        # Labels print dark on light; skipping the inverted pass saves a decode per frame.
+        self._try_invert = try_invert
+
+    @property
+    def backend(self) -> Backend:
+        return "zxing"
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return self._formats
+
+    def decode(self, image: Image) -> list[Decoded]:
+        # TextMode.Plain keeps GS1's FNC1 separators as U+001D; the default (HRI) would turn
+        # them into "(10)..." parentheses and Escaped into the four characters "<GS>".
+        found = zxingcpp.read_barcodes(
+            image,
+            formats=self._zx_formats,
+            text_mode=zxingcpp.TextMode.Plain,
+            try_invert=self._try_invert,
+        )
+        return [
+            Decoded(
+                code_format=symbol.format.name,
+                symbology_id=symbol.symbology_identifier or None,
+                gs1=symbol.content_type == zxingcpp.ContentType.GS1,
+                text=symbol.text,
+            )
+            for symbol in found
+        ]
+
+
+class ZbarDecoder:
+    """pyzbar (zbar): 1D and QR formats; no symbology identifier, no GS1 flag."""
+
+    def __init__(self, *, formats: Collection[str] = ("Code128", "QRCode")) -> None:
+        self._formats = check_formats(formats, backend="zbar")
+        try:
+            from pyzbar import pyzbar
+        except ImportError as exc:  # pyzbar loads libzbar with ctypes at import
+            raise DecoderError(
+                "The zbar backend needs the zbar shared library (Debian package libzbar0): "
+                f"importing pyzbar failed with {exc}"
+            ) from exc
+        self._pyzbar: Any = pyzbar
+        wanted = {fmt: zbar for zbar, fmt in _ZBAR_TO_FORMAT.items()}
+        self._symbols = [pyzbar.ZBarSymbol[wanted[name]] for name in self._formats]
+
+    @property
+    def backend(self) -> Backend:
+        return "zbar"
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return self._formats
+
+    def decode(self, image: Image) -> list[Decoded]:
+        found = self._pyzbar.decode(image, symbols=self._symbols)
+        reads: list[Decoded] = []
+        for symbol in found:
+            data: bytes = symbol.data
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            code_format = _ZBAR_TO_FORMAT.get(symbol.type, symbol.type)
+            reads.append(Decoded(code_format=code_format, symbology_id=None, gs1=None, text=text))
+        return reads
+
+
+def create_decoder(backend: str, *, formats: Sequence[str] = DEFAULT_FORMATS) -> Decoder:
+    """The decoder for `backend` (`zxing` or `zbar`) limited to `formats`."""
+    if backend == "zxing":
+        return ZxingDecoder(formats=formats)
+    if backend == "zbar":
+        return ZbarDecoder(formats=formats)
+    raise DecoderConfigError(f"Unknown decoder backend {backend!r}: expected 'zxing' or 'zbar'.")
