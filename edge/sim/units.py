@@ -383,6 +383,7 @@ class SimLine:
         self._fault_rates = dict(fault_rates or {})
         self.process = process or ProcessModel()
         self._unit = functools.lru_cache(maxsize=4096)(self._make_unit)
+        self._seen_counted = (-1, 0)
 
     # unit identities
 
@@ -452,6 +453,21 @@ class SimLine:
     def seen_units(self) -> Iterator[SimUnit]:
         """Units that pass the photo-eye, in order: the n-th of these is the n-th trigger."""
         return (u for u in self.units() if u.seen)
+
+    def triggers_through(self, index: int) -> int:
+        """How many photo-eye triggers units 0 to `index` make (units that skip make none)."""
+        can_skip = Fault.SKIPS_CHECKPOINT in self._fault_rates or any(
+            Fault.SKIPS_CHECKPOINT in f for f in self._faults.values()
+        )
+        if not can_skip:
+            return index + 1
+        done, count = self._seen_counted
+        if index < done:
+            done, count = -1, 0
+        for i in range(done + 1, index + 1):
+            count += self.unit(i).seen
+        self._seen_counted = (index, count)
+        return count
 
     def nth_trigger(self, n: int) -> SimUnit:
         """The unit behind the n-th photo-eye trigger (from 0)."""
@@ -536,6 +552,14 @@ class LineClock:
 
     def now_s(self) -> float:
         return self.at(time.monotonic())
+
+    def to_monotonic(self, line_s: float) -> float:
+        """The monotonic instant line time `line_s` is reached, if the line runs from now on
+        (exact for instants after the last stop)."""
+        paused_s = self._paused_total_s
+        if self._paused_at_s is not None:
+            paused_s += time.monotonic() - self._paused_at_s
+        return self.start_monotonic_s + paused_s + line_s
 
     @property
     def paused(self) -> bool:

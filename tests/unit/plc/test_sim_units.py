@@ -179,3 +179,16 @@ def test_line_clock_does_not_advance_while_paused() -> None:
 def test_line_clock_from_epoch_agrees_with_wall_time() -> None:
     clock = LineClock.from_epoch(time.time() - 10.0)
     assert clock.now_s() == pytest.approx(10.0, abs=0.01)
+
+
+def test_line_clock_maps_line_time_back_to_monotonic() -> None:
+    clock = LineClock(start_monotonic_s=50.0)
+    assert clock.to_monotonic(2.5) == pytest.approx(52.5)
+    assert clock.at(clock.to_monotonic(7.0)) == pytest.approx(7.0)
+
+
+def test_triggers_through_skips_units_that_skip_the_checkpoint() -> None:
+    line = SimLine(seed=0, faults={2: {Fault.SKIPS_CHECKPOINT}, 5: {Fault.SKIPS_CHECKPOINT}})
+    assert [line.triggers_through(i) for i in range(7)] == [1, 2, 2, 3, 4, 4, 5]
+    assert line.triggers_through(3) == 3
+    assert SimLine(seed=0).triggers_through(99) == 100

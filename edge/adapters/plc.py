@@ -1,0 +1,569 @@
+"""PLC adapter: one Modbus TCP connection per PLC, shared by polling, triggers and outputs.
+
+The only edge module that imports pymodbus (the simulator in `edge/sim/plc.py` aside).
+pymodbus errors are translated here into `PlcError` subclasses that name the PLC and
+the address.
+
+Why the options look as they do:
+- pymodbus defaults (3 s timeout, 3 retries) block a read for 12 s when a PLC accepts
+  the connection but never answers; here the timeout is short and retries are 0, and a
+  timeout drops the connection.
+- A late answer to a timed-out request must never be taken for the answer to the next
+  one, so any timeout or mismatched answer closes the connection and opens a new one.
+- pymodbus' own reconnect is disabled; `_maintain_link` reconnects with a capped,
+  jittered backoff and keeps `link` (a LinkState) current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.pdu import ModbusPDU
+
+from edge.adapters.plc_codec import (
+    BIT_TABLES,
+    WRITABLE_TABLES,
+    ReadBlock,
+    RegisterMapError,
+    RegisterSpec,
+    Value,
+    decode,
+    encode,
+    plan_reads,
+)
+from edge.adapters.plc_types import (
+    HeartbeatSpec,
+    PlcDesyncError,
+    PlcLinkError,
+    PlcRefusedError,
+    PlcTimeoutError,
+    PollGroup,
+    Sample,
+    TriggerEdge,
+    TriggerSpec,
+    WriteResult,
+)
+from edge.links import LinkState
+
+log = logging.getLogger(__name__)
+
+_READ_FC = {"coil": 1, "discrete_input": 2, "holding_register": 3, "input_register": 4}
+_EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    6: "device busy",
+    10: "gateway path unavailable",
+    11: "gateway target failed to respond",
+}
+
+
+class EdgeSubscription:
+    """Trigger edges for one consumer, oldest first; a full queue drops its oldest edge."""
+
+    def __init__(self, owner: ModbusPlc, *, max_queued: int) -> None:
+        self._owner = owner
+        self._queue: asyncio.Queue[TriggerEdge] = asyncio.Queue(maxsize=max_queued)
+        self.dropped = 0
+        """Edges dropped because this consumer fell behind by `max_queued` edges."""
+
+    def _offer(self, edge: TriggerEdge) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(edge)
+
+    async def get(self) -> TriggerEdge:
+        return await self._queue.get()
+
+    def __aiter__(self) -> AsyncIterator[TriggerEdge]:
+        return self
+
+    async def __anext__(self) -> TriggerEdge:
+        return await self._queue.get()
+
+    def close(self) -> None:
+        self._owner._unsubscribe(self)
+
+
+class ModbusPlc:
+    """A PLC reached over Modbus TCP: named values, trigger edges, verified writes."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        host: str,
+        port: int = 502,
+        device_id: int = 1,
+        registers: Sequence[RegisterSpec],
+        poll_groups: Sequence[PollGroup] = (),
+        trigger: TriggerSpec | None = None,
+        heartbeat: HeartbeatSpec | None = None,
+        timeout_s: float = 0.25,
+        reconnect_min_s: float = 0.1,
+        reconnect_max_s: float = 5.0,
+        max_read_gap: int = 8,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.plc = f"{host}:{port}"
+        self.device_id = device_id
+        self.timeout_s = timeout_s
+        self.reconnect_min_s = reconnect_min_s
+        self.reconnect_max_s = reconnect_max_s
+        self.link = LinkState(name=name, kind="plc")
+        self._specs = _index_specs(registers)
+        self._groups = [
+            (g, plan_reads(self._lookup(n, f"poll group {g.name!r}") for n in g.registers))
+            for g in poll_groups
+        ]
+        self._max_read_gap = max_read_gap
+        self._trigger = trigger
+        if trigger is not None and not self._lookup(trigger.register, "trigger").is_flag:
+            raise RegisterMapError(
+                f"trigger register {trigger.register!r}: expected a flag (coil, discrete input "
+                f"or register bit), got {self._specs[trigger.register].data_type}"
+            )
+        self._heartbeat = heartbeat
+        if heartbeat is not None and self._lookup(heartbeat.register, "heartbeat").table != "coil":
+            raise RegisterMapError(
+                f"heartbeat register {heartbeat.register!r}: expected a coil, got "
+                f"{self._specs[heartbeat.register].table}"
+            )
+        self._latest: dict[str, Sample] = {}
+        self._subscribers: list[EdgeSubscription] = []
+        self._client: AsyncModbusTcpClient | None = None
+        self._generation = 0
+        self._lock = asyncio.Lock()
+        self._up = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._sent_tid = 0
+        self._in_flight = False
+        self._desync: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._answered = False
+        self._edge_seq = 0
+        self.reconnects = 0
+        """Connections opened after the first."""
+        self.desyncs = 0
+        """Answers that did not belong to their request."""
+
+    # lifecycle
+
+    async def start(self) -> None:
+        """Start connecting, polling, watching the trigger and beating the heartbeat.
+
+        Returns at once: a PLC that is down leaves `link` down and is retried in the
+        background. Use `wait_up` to wait for the first connection.
+        """
+        if self._tasks:
+            return
+        self._tasks.append(asyncio.create_task(self._maintain_link(), name=f"plc {self.plc}"))
+        for group, blocks in self._groups:
+            self._tasks.append(asyncio.create_task(self._poll(group.period_ms / 1000, blocks)))
+        if self._trigger is not None:
+            self._tasks.append(asyncio.create_task(self._watch_trigger(self._trigger)))
+        if self._heartbeat is not None:
+            self._tasks.append(asyncio.create_task(self._beat(self._heartbeat)))
+
+    async def close(self) -> None:
+        """Stop every task and close the connection."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._close_client()
+        self.link.mark_down("closed")
+
+    async def __aenter__(self) -> ModbusPlc:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def wait_up(self, *, timeout_s: float) -> bool:
+        """Wait until the link is up; False if it is still down after `timeout_s`."""
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    # values
+
+    def latest(self, name: str) -> Sample | None:
+        """The last value read for `name` by any poll or read, or None if never read."""
+        self._lookup(name, "latest")
+        return self._latest.get(name)
+
+    def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Sample]:
+        """Latest samples of `names` (default: every value read so far); missing ones left out."""
+        if names is None:
+            return dict(self._latest)
+        return {n: s for n in names if (s := self.latest(n)) is not None}
+
+    async def read(self, name: str) -> Sample:
+        """Read one value now."""
+        return (await self.read_many([name]))[name]
+
+    async def read_many(self, names: Iterable[str]) -> dict[str, Sample]:
+        """Read values now, in as few requests as their addresses allow."""
+        specs = [self._lookup(n, "read") for n in names]
+        samples: dict[str, Sample] = {}
+        for block in plan_reads(specs, max_gap=self._max_read_gap):
+            samples.update(await self._read_block(block))
+        return samples
+
+    # outputs
+
+    async def write(self, name: str, value: Value, *, verify: bool = True) -> WriteResult:
+        """Write a coil or holding register(s), then read it back unless `verify` is False.
+
+        Raises a PlcLinkError subclass when the write itself fails (the PLC may or may not
+        have applied it); a read-back that fails or differs gives `verified=False`.
+        """
+        spec = self._lookup(name, "write")
+        if spec.table not in WRITABLE_TABLES:
+            raise RegisterMapError(
+                f"{spec.describe()}: only coils and holding registers can be written"
+            )
+        raw = encode(spec, value)
+        started = time.monotonic()
+        what = f"writing {spec.describe()}"
+        if spec.table == "coil":
+            await self._request(
+                what,
+                5,
+                lambda c: c.write_coil(spec.address, bool(raw[0]), device_id=self.device_id),
+            )
+        elif len(raw) == 1:
+            await self._request(
+                what, 6, lambda c: c.write_register(spec.address, raw[0], device_id=self.device_id)
+            )
+        else:
+            await self._request(
+                what, 16, lambda c: c.write_registers(spec.address, raw, device_id=self.device_id)
+            )
+        acked = time.monotonic()
+        read_back: Value | None = None
+        problem: str | None = "read-back skipped"
+        if verify:
+            block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
+            try:
+                back_raw = await self._read_raw(block)
+            except PlcLinkError as exc:
+                problem = f"read-back failed: {exc.reason}"
+            else:
+                read_back = decode(spec, back_raw)
+                problem = None if back_raw == raw else f"read back {read_back!r}, wrote {value!r}"
+        return WriteResult(
+            name=name,
+            value=value,
+            raw=tuple(raw),
+            verified=verify and problem is None,
+            read_back=read_back,
+            written_at=datetime.now(UTC),
+            monotonic_s=acked,
+            round_trip_ms=(time.monotonic() - started) * 1000,
+            problem=problem,
+        )
+
+    def edges(self, *, max_queued: int = 1024) -> EdgeSubscription:
+        """Subscribe to trigger edges from now on: `async for edge in plc.edges(): ...`."""
+        if self._trigger is None:
+            raise RegisterMapError(f"PLC {self.plc}: no trigger configured, so no edges")
+        sub = EdgeSubscription(self, max_queued=max_queued)
+        self._subscribers.append(sub)
+        return sub
+
+    def _unsubscribe(self, sub: EdgeSubscription) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(sub)
+
+    # requests
+
+    def _lookup(self, name: str, purpose: str) -> RegisterSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            known = ", ".join(sorted(self._specs)) or "none"
+            raise RegisterMapError(
+                f"{purpose}: no register named {name!r} in the map of PLC {self.plc} "
+                f"(known: {known})"
+            ) from None
+
+    async def _read_block(self, block: ReadBlock) -> dict[str, Sample]:
+        raw = await self._read_raw(block)
+        mono = time.monotonic()
+        at = datetime.now(UTC)
+        samples = {
+            s.name: Sample(
+                name=s.name,
+                value=decode(s, block.slice_for(s, raw)),
+                unit=s.unit,
+                read_at=at,
+                monotonic_s=mono,
+            )
+            for s in block.specs
+        }
+        self._latest.update(samples)
+        return samples
+
+    async def _read_raw(self, block: ReadBlock) -> list[int]:
+        what = f"reading {block.describe()}"
+        fc = _READ_FC[block.table]
+        address, count, dev = block.address, block.count, self.device_id
+        calls: dict[int, Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]] = {
+            1: lambda c: c.read_coils(address, count=count, device_id=dev),
+            2: lambda c: c.read_discrete_inputs(address, count=count, device_id=dev),
+            3: lambda c: c.read_holding_registers(address, count=count, device_id=dev),
+            4: lambda c: c.read_input_registers(address, count=count, device_id=dev),
+        }
+        response = await self._request(what, fc, calls[fc])
+        values: Sequence[Any] = response.bits if block.table in BIT_TABLES else response.registers
+        if len(values) < count:
+            self.desyncs += 1
+            reason = f"answer holds {len(values)} values, asked for {count}"
+            self._drop(reason)
+            raise PlcDesyncError(self.plc, what, reason)
+        return [int(v) for v in values[:count]]
+
+    async def _request(
+        self,
+        what: str,
+        function_code: int,
+        call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]],
+    ) -> ModbusPDU:
+        async with self._lock:
+            client = self._client
+            if client is None or not client.connected:
+                down = f"link down since {self.link.since:%H:%M:%S}"
+                raise PlcLinkError(
+                    self.plc, what, f"{down}: {self.link.last_error or 'connecting'}"
+                )
+            self._desync = None
+            self._in_flight = True
+            try:
+                response = await call(client)
+            except ModbusIOException as exc:
+                if self._desync is not None:
+                    raise self._desynced(what) from exc
+                reason = f"no answer within {self.timeout_s} s"
+                self._drop(reason)
+                raise PlcTimeoutError(self.plc, what, reason) from exc
+            except (ConnectionException, ModbusException, OSError) as exc:
+                reason = f"connection lost ({exc})"
+                self._drop(reason)
+                raise PlcLinkError(self.plc, what, reason) from exc
+            finally:
+                self._in_flight = False
+            if self._desync is not None:
+                raise self._desynced(what)
+            if response.function_code & 0x7F != function_code:
+                self._desync = f"answer has function code {response.function_code}"
+                raise self._desynced(what)
+            if response.isError():
+                code = int(getattr(response, "exception_code", 0))
+                name = _EXCEPTION_NAMES.get(code, "unknown exception")
+                raise PlcRefusedError(
+                    self.plc, what, f"PLC refused: {name} (code {code})", exception_code=code
+                )
+            self._answered = True
+            return response
+
+    def _desynced(self, what: str) -> PlcDesyncError:
+        self.desyncs += 1
+        reason = f"stale or foreign answer ({self._desync}); reconnecting"
+        self._drop(reason)
+        return PlcDesyncError(self.plc, what, reason)
+
+    # connection
+
+    def _trace_packet(self, generation: int) -> Callable[[bool, bytes], bytes]:
+        def trace(sending: bool, data: bytes) -> bytes:
+            if generation != self._generation or len(data) < 2:
+                return data
+            tid = int.from_bytes(data[0:2], "big")
+            if sending:
+                self._sent_tid = tid
+                return data
+            if not self._in_flight:
+                reason = f"answer with transaction {tid} while no request was pending"
+                asyncio.get_running_loop().call_soon(self._drop_if_current, generation, reason)
+                self.desyncs += 1
+                return data
+            if tid == self._sent_tid:
+                return data
+            if self._desync is None:
+                self._desync = f"expected transaction {self._sent_tid}, got {tid}"
+            # pymodbus would skip this frame and wait out the timeout for the right one;
+            # handed over under the expected id, it ends the request now and `_request`
+            # refuses its content
+            return self._sent_tid.to_bytes(2, "big") + data[2:]
+
+        return trace
+
+    def _drop_if_current(self, generation: int, reason: str) -> None:
+        if generation == self._generation:
+            self._drop(reason)
+
+    def _trace_connect(self, generation: int) -> Callable[[bool], None]:
+        def trace(connected: bool) -> None:
+            if not connected and generation == self._generation:
+                self._drop("connection closed by the PLC or the network")
+
+        return trace
+
+    async def _connect(self) -> str | None:
+        """Open a fresh connection; None on success, else why not."""
+        self._generation += 1
+        generation = self._generation
+        client = AsyncModbusTcpClient(
+            self.host,
+            port=self.port,
+            name=f"plc {self.name}",
+            timeout=self.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+            trace_packet=self._trace_packet(generation),
+            trace_connect=self._trace_connect(generation),
+        )
+        try:
+            ok = await client.connect()
+        except (ModbusException, OSError) as exc:
+            ok, error = False, str(exc)
+        else:
+            error = "connection refused or timed out"
+        if not ok:
+            client.close()
+            return f"cannot connect to {self.plc}: {error}"
+        self._client = client
+        return None
+
+    def _close_client(self) -> None:
+        client, self._client = self._client, None
+        self._generation += 1
+        if client is not None:
+            client.close()
+
+    def _drop(self, reason: str) -> None:
+        """Forget the connection (the supervisor opens a new one) and report the link down."""
+        self._close_client()
+        self._up.clear()
+        self.link.mark_down(reason)
+        self._lost.set()
+
+    async def _maintain_link(self) -> None:
+        backoff_s = self.reconnect_min_s
+        first = True
+        while True:
+            error = await self._connect()
+            if error is None:
+                if not first:
+                    self.reconnects += 1
+                first = False
+                self._answered = False
+                self._lost.clear()
+                self.link.mark_up()
+                self._up.set()
+                await self._lost.wait()
+                if self._answered:
+                    # a connection that worked is retried at once (a desync, a PLC restart);
+                    # one that never answered backs off like a refused one
+                    backoff_s = self.reconnect_min_s
+                    continue
+            else:
+                self.link.mark_down(error)
+            await asyncio.sleep(backoff_s * random.uniform(0.8, 1.2))
+            backoff_s = min(backoff_s * 2, self.reconnect_max_s)
+
+    # background loops
+
+    async def _poll(self, period_s: float, blocks: list[ReadBlock]) -> None:
+        next_at = time.monotonic()
+        while True:
+            await self._up.wait()
+            for block in blocks:
+                try:
+                    await self._read_block(block)
+                except (PlcLinkError, PlcRefusedError) as exc:
+                    log.warning("%s", exc)
+                    break
+            next_at += period_s
+            now = time.monotonic()
+            if next_at < now:
+                next_at = now
+            await asyncio.sleep(next_at - now)
+
+    async def _watch_trigger(self, trigger: TriggerSpec) -> None:
+        spec = self._specs[trigger.register]
+        block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
+        period_s = trigger.period_ms / 1000
+        state: bool | None = None
+        seen_at: float | None = None
+        next_at = time.monotonic()
+        while True:
+            await self._up.wait()
+            try:
+                sample = (await self._read_block(block))[spec.name]
+            except (PlcLinkError, PlcRefusedError) as exc:
+                log.warning("%s", exc)
+            else:
+                now_state = bool(sample.value)
+                if state is not None and now_state != state and _wanted(trigger, now_state):
+                    self._edge_seq += 1
+                    edge = TriggerEdge(
+                        name=spec.name,
+                        rising=now_state,
+                        seq=self._edge_seq,
+                        read_at=sample.read_at,
+                        monotonic_s=sample.monotonic_s,
+                        previous_read_monotonic_s=seen_at,
+                    )
+                    for sub in list(self._subscribers):
+                        sub._offer(edge)
+                state, seen_at = now_state, sample.monotonic_s
+            next_at += period_s
+            now = time.monotonic()
+            if next_at < now:
+                next_at = now
+            await asyncio.sleep(next_at - now)
+
+    async def _beat(self, heartbeat: HeartbeatSpec) -> None:
+        level = False
+        while True:
+            await self._up.wait()
+            level = not level
+            try:
+                await self.write(heartbeat.register, level, verify=False)
+            except (PlcLinkError, PlcRefusedError) as exc:
+                log.warning("%s", exc)
+            await asyncio.sleep(heartbeat.period_ms / 1000)
+
+
+def _wanted(trigger: TriggerSpec, rising: bool) -> bool:
+    return trigger.edge == "both" or (trigger.edge == "rising") == rising
+
+
+def _index_specs(registers: Sequence[RegisterSpec]) -> dict[str, RegisterSpec]:
+    specs: dict[str, RegisterSpec] = {}
+    for spec in registers:
+        if spec.name in specs:
+            raise RegisterMapError(f"register {spec.name!r}: defined twice in the register map")
+        specs[spec.name] = spec
+    return specs

@@ -1,0 +1,121 @@
+"""The YAML file `tracegate sim plc CONFIG` reads: where to listen and what line to run.
+
+Every key is optional; unknown keys are refused, naming the file and the key:
+
+```yaml
+host: 127.0.0.1
+port: 5020
+watchdog_ms: 2000
+epoch_s: 1767225600      # wall-clock line start, shared with `sim scanner`/`sim camera`
+line:
+  seed: 1
+  rate_per_s: 2.0
+  first_arrival_s: 0.5
+  photo_eye_pulse_ms: 60
+  pitch_jitter: 0.0
+  unit_count: 1000
+  lot: L24A17
+  faults: {17: [seal_excursion], 20: [no_read]}
+  fault_rates: {misread: 0.01}
+layout: {pass_coil: 0, photo_eye_input: 0, seal_temp_register: 0}
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edge.sim.plc import SimPlcLayout
+from edge.sim.units import Fault, LineClock, SimLine
+
+_TOP_KEYS = {"host", "port", "watchdog_ms", "epoch_s", "line", "layout"}
+_LINE_KEYS = {
+    "seed",
+    "rate_per_s",
+    "first_arrival_s",
+    "photo_eye_pulse_ms",
+    "pitch_jitter",
+    "unit_count",
+    "lot",
+    "faults",
+    "fault_rates",
+}
+
+
+class SimConfigError(ValueError):
+    """The simulator config file is not what it should be."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimPlcSettings:
+    line: SimLine
+    host: str = "127.0.0.1"
+    port: int = 5020
+    watchdog_ms: float = 2000.0
+    epoch_s: float | None = None
+    layout: SimPlcLayout = field(default_factory=SimPlcLayout)
+
+    def clock(self) -> LineClock:
+        """The line clock: from `epoch_s` when given, else from now."""
+        return LineClock() if self.epoch_s is None else LineClock.from_epoch(self.epoch_s)
+
+
+def load_sim_plc_config(path: Path) -> SimPlcSettings:
+    """Read and check a simulator config; errors name the file and the key."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SimConfigError(f"{path}: cannot read as YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SimConfigError(f"{path}: expected a mapping at the top, got {type(data).__name__}")
+    _refuse_unknown(path, "", data, _TOP_KEYS)
+    line_data = _mapping(path, "line", data.get("line", {}))
+    _refuse_unknown(path, "line.", line_data, _LINE_KEYS)
+    layout_data = _mapping(path, "layout", data.get("layout", {}))
+    layout_fields = {f.name for f in dataclasses.fields(SimPlcLayout)}
+    _refuse_unknown(path, "layout.", layout_data, layout_fields)
+    try:
+        line = SimLine(
+            **{k: v for k, v in line_data.items() if k not in ("faults", "fault_rates")},
+            faults={
+                int(index): [Fault(f) for f in faults]
+                for index, faults in _mapping(
+                    path, "line.faults", line_data.get("faults", {})
+                ).items()
+            },
+            fault_rates={
+                Fault(f): float(p)
+                for f, p in _mapping(
+                    path, "line.fault_rates", line_data.get("fault_rates", {})
+                ).items()
+            },
+        )
+        return SimPlcSettings(
+            line=line,
+            host=str(data.get("host", "127.0.0.1")),
+            port=int(data.get("port", 5020)),
+            watchdog_ms=float(data.get("watchdog_ms", 2000.0)),
+            epoch_s=None if data.get("epoch_s") is None else float(data["epoch_s"]),
+            layout=SimPlcLayout(**layout_data),
+        )
+    except (TypeError, ValueError) as exc:
+        raise SimConfigError(f"{path}: {exc}") from exc
+
+
+def _mapping(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SimConfigError(f"{path} {key}: expected a mapping, got {value!r}")
+    return value
+
+
+def _refuse_unknown(path: Path, prefix: str, data: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise SimConfigError(
+            f"{path} {prefix}{unknown[0]}: unknown key (expected one of {', '.join(sorted(known))})"
+        )
