@@ -41,7 +41,7 @@ _MSGSPEC_AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.D
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
 _WRONG_TYPE = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<found>[^`]+)`$")
 _UNKNOWN_TAG = re.compile(r"^Invalid value (?P<value>.+)$")
-_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<rest>.*)$", re.DOTALL)
+_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*(?:\[\d+\])*): (?P<rest>.*)$", re.DOTALL)
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 

@@ -25,7 +25,7 @@ from protocols.scalars import (
     UtcDatetime,
     require_utc,
 )
-from protocols.sscc import check_sscc
+from protocols.sscc import check_sscc_field
 
 __all__ = [
     "COMMAND_KINDS",
@@ -63,8 +63,8 @@ class CommandEnvelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind
         require_utc("issued_at", self.issued_at)
         if self.command_id.version != 7:
             raise ValueError(
-                f"Invalid command_id {self.command_id}: expected a UUIDv7, "
-                f"got version {self.command_id.version}"
+                f"command_id: expected a UUIDv7, got version {self.command_id.version} "
+                f"({self.command_id})"
             )
 
 
@@ -118,8 +118,8 @@ class Shipment(CommandEnvelope, frozen=True, kw_only=True, tag="shipment"):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for sscc in self.expected_containers:
-            check_sscc(sscc)
+        for index, sscc in enumerate(self.expected_containers):
+            check_sscc_field(f"expected_containers[{index}]", sscc)
 
 
 class LotRef(msgspec.Struct, frozen=True, kw_only=True):

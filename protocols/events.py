@@ -47,7 +47,7 @@ from protocols.scalars import (
     UtcDatetime,
     require_utc,
 )
-from protocols.sscc import check_sscc
+from protocols.sscc import check_sscc_field
 
 __all__ = [
     "EVENT_KINDS",
@@ -109,20 +109,22 @@ class EventEnvelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind")
         require_utc("occurred_at", self.occurred_at)
         if self.event_id.version != 7:
             raise ValueError(
-                f"Invalid event_id {self.event_id}: expected a UUIDv7, "
-                f"got version {self.event_id.version}"
+                f"event_id: expected a UUIDv7, got version {self.event_id.version} "
+                f"({self.event_id})"
             )
         if self.seq <= 1 and self.prev_hash:
             raise ValueError(
-                f"Invalid prev_hash for seq {self.seq}: expected '' (no previous event), "
+                f"prev_hash: expected '' at seq {self.seq} (no previous event), "
                 f"got {self.prev_hash!r}"
             )
         if self.seq > 1 and not self.prev_hash:
             raise ValueError(
-                f"Invalid prev_hash for seq {self.seq}: expected the previous event's hash, got ''"
+                f"prev_hash: expected the previous event's hash at seq {self.seq}, got ''"
             )
         if self.corrects == self.event_id:
-            raise ValueError(f"Invalid corrects {self.corrects}: an event cannot correct itself")
+            raise ValueError(
+                f"corrects: expected another event's id, got this event's own ({self.corrects})"
+            )
 
 
 class UnitInspected(EventEnvelope, frozen=True, kw_only=True, tag="unit.inspected"):
@@ -197,12 +199,6 @@ class LotTransformed(EventEnvelope, frozen=True, kw_only=True, tag="lot.transfor
     """The work order the transformation was done under, if any."""
 
 
-def _check_ssccs(*values: str | None) -> None:
-    for value in values:
-        if value is not None:
-            check_sscc(value)
-
-
 class UnitPacked(EventEnvelope, frozen=True, kw_only=True, tag="unit.packed"):
     """Units or containers put into a container (units into a case, cases onto a pallet)."""
 
@@ -217,7 +213,9 @@ class UnitPacked(EventEnvelope, frozen=True, kw_only=True, tag="unit.packed"):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_ssccs(self.container, self.parent_container)
+        check_sscc_field("container", self.container)
+        if self.parent_container is not None:
+            check_sscc_field("parent_container", self.parent_container)
 
 
 class UnitUnpacked(EventEnvelope, frozen=True, kw_only=True, tag="unit.unpacked"):
@@ -236,7 +234,9 @@ class UnitUnpacked(EventEnvelope, frozen=True, kw_only=True, tag="unit.unpacked"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_ssccs(self.container, self.parent_container)
+        check_sscc_field("container", self.container)
+        if self.parent_container is not None:
+            check_sscc_field("parent_container", self.parent_container)
 
 
 class ContainerShipped(EventEnvelope, frozen=True, kw_only=True, tag="container.shipped"):
@@ -255,7 +255,8 @@ class ContainerShipped(EventEnvelope, frozen=True, kw_only=True, tag="container.
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_ssccs(*self.containers)
+        for index, sscc in enumerate(self.containers):
+            check_sscc_field(f"containers[{index}]", sscc)
 
 
 class UnitReceived(EventEnvelope, frozen=True, kw_only=True, tag="unit.received"):

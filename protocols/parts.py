@@ -22,7 +22,7 @@ from protocols.scalars import (
     UtcDatetime,
     require_utc,
 )
-from protocols.sscc import check_sscc
+from protocols.sscc import check_sscc, check_sscc_field
 
 __all__ = [
     "AdapterState",
@@ -41,7 +41,7 @@ __all__ = [
 Decision = Literal["pass", "hold"]
 """A checkpoint's verdict on one unit: `pass` lets it go on, `hold` stops or diverts it."""
 
-SymbologyId = Annotated[str, msgspec.Meta(pattern=r"^\][A-Za-z][0-9A-Za-z]$")]
+SymbologyId = Annotated[str, msgspec.Meta(pattern=r"^\][A-Za-z][0-9A-Za-z]\Z")]
 
 
 class Read(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,7 +102,7 @@ class ParameterSample(msgspec.Struct, frozen=True, kw_only=True):
             # JSON has no NaN or infinity; msgspec would write null and the event would not decode.
             if number is not None and not math.isfinite(number):
                 raise ValueError(
-                    f"Invalid parameter {self.name!r}: {field} must be a finite number or None, "
+                    f"{field}: expected a finite number or None for parameter {self.name!r}, "
                     f"got {number}"
                 )
 
@@ -166,7 +166,7 @@ class ContainerRef(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", 
     """The 18-digit SSCC; its check digit is verified."""
 
     def __post_init__(self) -> None:
-        check_sscc(self.sscc)
+        check_sscc_field("sscc", self.sscc)
 
     @classmethod
     def parse(cls, text: str) -> ContainerRef:
@@ -189,7 +189,7 @@ class Party(msgspec.Struct, frozen=True, kw_only=True):
     """ISO 3166-1 alpha-2 code of the destination country."""
     region: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     """State, province or region, where the address uses one."""
-    gln: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{13}$")] | None = None
+    gln: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{13}\Z")] | None = None
     """The party's GS1 Global Location Number, if known (used for EPCIS export)."""
 
 

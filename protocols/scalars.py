@@ -42,7 +42,7 @@ Segment = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=64,
-        pattern=r"^[^/+#\x00-\x1f\x7f]+$",
+        pattern=r"^[^/+#\x00-\x1f\x7f]+\Z",
         description="A name that is also an MQTT topic segment: no '/', '+', '#' or controls.",
     ),
 ]
@@ -59,7 +59,7 @@ Di = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=25,
-        pattern=r"^[0-9A-Z]+$",
+        pattern=r"^[0-9A-Z]+\Z",
         description="UDI device identifier: a GTIN, or HIBCC labeler + product + unit of measure.",
     ),
 ]
@@ -71,13 +71,13 @@ LotNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 SerialNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 """A serial number; GS1 AI (21) allows at most 20 characters."""
 
-SsccText = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=r"^[0-9]{18}$")]
+SsccText = Annotated[str, msgspec.Meta(min_length=18, max_length=18, pattern=r"^[0-9]{18}\Z")]
 """An SSCC as 18 digits; the check digit is verified by `protocols.sscc.check_sscc`."""
 
-Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9a-f]{64})?$")]
+Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9a-f]{64})?\Z")]
 """A lowercase SHA-256 hex digest, or "" where there is none (the first event of a chain)."""
 
-CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}\Z")]
 """An ISO 3166-1 alpha-2 country code such as "DE"."""
 
 UnitOfMeasure = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["check_sscc", "sscc_check_digit"]
+__all__ = ["check_sscc", "check_sscc_field", "sscc_check_digit"]
 
 
 def sscc_check_digit(first_17: str) -> int:
@@ -31,11 +31,27 @@ def check_sscc(value: str) -> str:
     ...
     ValueError: Invalid SSCC check digit for '376130321109103421': expected 0, got 1
     """
-    if len(value) != 18 or not value.isascii() or not value.isdigit():
+    if len(value) != 18:
         raise ValueError(f"Invalid SSCC {value!r}: expected 18 digits, got {len(value)} characters")
+    for position, char in enumerate(value, start=1):
+        if char not in "0123456789":
+            raise ValueError(
+                f"Invalid SSCC {value!r}: expected 18 digits, found {char!r} at position {position}"
+            )
     expected = sscc_check_digit(value[:17])
     if int(value[17]) != expected:
         raise ValueError(
             f"Invalid SSCC check digit for {value!r}: expected {expected}, got {value[17]}"
         )
     return value
+
+
+def check_sscc_field(field: str, value: str) -> str:
+    """`check_sscc` for a struct field: the error starts with the field's name.
+
+    `protocols.codec` turns that name into the error's path.
+    """
+    try:
+        return check_sscc(value)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
