@@ -10,6 +10,7 @@ import typer
 
 from tracegate import __version__
 from tracegate.cli_config import config_app
+from tracegate.cli_decode import decode_command
 from tracegate.cli_sim import sim_app
 from tracegate.cli_udi import udi_app
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(udi_app, name="udi")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
+app.command("decode")(decode_command)
 
 
 def _version(value: bool) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import threading
 import time
@@ -28,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from edge.adapters.camera_capture import (
     CameraError,
@@ -50,11 +51,15 @@ from edge.adapters.decoders import (
     Backend,
     Decoded,
     Decoder,
+    Image,
     check_formats,
     create_decoder,
 )
 from edge.links import LinkState
 from edge.reads import CodeRead
+
+if TYPE_CHECKING:
+    from protocols.config import CameraConfig
 
 TriggerMode = Literal["continuous", "on_trigger"]
 Playback = Literal["realtime", "all_frames"]
@@ -79,11 +84,15 @@ class CameraSettings:
     source: str | int
     """Device index, `/dev/videoN`, stream URL (`rtsp://...`) or video file path."""
     formats: tuple[str, ...] = DEFAULT_FORMATS
+    """Device-config format names (`datamatrix`, `gs1_128`, `qr`, ...)."""
     backend: Backend = "zxing"
     trigger: TriggerMode = "continuous"
     roi: RegionOfInterest | None = None
     downscale_factor: float = 1.0
     """Scale applied after the crop, 0 < f <= 1 (0.5 halves width and height)."""
+    max_fps: float | None = None
+    """Most frames per second taken from the source (others are read and discarded); None
+    takes every frame. Ignored when a file is replayed with `all_frames`."""
     queue_max_frames: int = 4
     """Frames waiting for the decoder; the oldest is dropped when full."""
     ring_max_frames: int = 16
@@ -109,6 +118,8 @@ class CameraSettings:
                 f"camera {self.name!r}: downscale_factor expected 0 < f <= 1, "
                 f"got {self.downscale_factor}"
             )
+        if self.max_fps is not None and self.max_fps <= 0:
+            raise ValueError(f"camera {self.name!r}: max_fps expected > 0, got {self.max_fps}")
         for name in ("queue_max_frames", "ring_max_frames", "trigger_max_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -119,6 +130,28 @@ class CameraSettings:
                 f"camera {self.name!r}: expected 0 < reconnect_initial_s <= reconnect_max_s, "
                 f"got {self.reconnect_initial_s} and {self.reconnect_max_s}"
             )
+
+    @classmethod
+    def from_config(cls, config: CameraConfig, **overrides: Any) -> CameraSettings:
+        """Settings for a checkpoint's `camera:` section; `overrides` set the adapter's own
+        knobs (ring_max_frames, playback, ...)."""
+        roi = config.roi
+        settings = cls(
+            name=config.name,
+            source=config.source,
+            formats=tuple(config.formats),
+            backend=config.decoder,
+            trigger=config.trigger,
+            roi=(
+                RegionOfInterest(x_px=roi.x, y_px=roi.y, width_px=roi.width, height_px=roi.height)
+                if roi is not None
+                else None
+            ),
+            downscale_factor=config.downscale,
+            max_fps=config.fps,
+            queue_max_frames=config.frame_queue,
+        )
+        return dataclasses.replace(settings, **overrides) if overrides else settings
 
 
 @dataclass(slots=True)
@@ -254,8 +287,7 @@ class Camera:
 
     def _decode(self, frame: Frame) -> list[Decoded]:
         self._decoded_frames += 1
-        allowed = self._decoder.formats
-        return [d for d in self._decoder.decode(frame.image) if d.code_format in allowed]
+        return self._decoder.decode(frame.image)
 
     async def decode_around(self, trigger_monotonic_s: float, window_ms: float) -> list[CodeRead]:
         """Decode the frames captured within `window_ms` centred on the trigger and return
@@ -339,7 +371,9 @@ class Camera:
         """Read frames until stopped or the source ends; raises when the source fails."""
         cap, settings = self._capture, self.settings
         interval_s = self._grabber.frame_interval_s if self._paced else None
+        min_gap_s = 1 / settings.max_fps if settings.max_fps and self._paced else 0.0
         next_due_s = time.monotonic()
+        last_kept_s = float("-inf")
         first = True
         while not cap.stop.is_set():
             image = self._grabber.grab()
@@ -351,15 +385,22 @@ class Camera:
             if first:
                 self._set_link(None)
                 first = False
-            prepared = prepare_frame(
-                image, roi=settings.roi, downscale_factor=settings.downscale_factor
-            )
-            frame = Frame(prepared, now_s, now, cap.frames)
-            cap.frames += 1
-            self.ring.push(frame)
-            if settings.trigger == "continuous":
-                self.queue.put(frame)
+            # 10 % slack so a source at exactly max_fps is not halved by timing jitter.
+            if now_s - last_kept_s >= min_gap_s * 0.9:
+                last_kept_s = now_s
+                self._keep(image, now_s, now)
             if interval_s is not None:
                 # Keep the source's cadence, without a burst to catch up after a stall.
                 next_due_s = max(next_due_s + interval_s, time.monotonic())
                 cap.stop.wait(next_due_s - time.monotonic())
+
+    def _keep(self, image: Image, monotonic_s: float, captured_at: datetime) -> None:
+        settings, cap = self.settings, self._capture
+        prepared = prepare_frame(
+            image, roi=settings.roi, downscale_factor=settings.downscale_factor
+        )
+        frame = Frame(prepared, monotonic_s, captured_at, cap.frames)
+        cap.frames += 1
+        self.ring.push(frame)
+        if settings.trigger == "continuous":
+            self.queue.put(frame)

@@ -5,16 +5,16 @@ the AIM symbology identifier and the GS1 flag. pyzbar is a selectable second bac
 and QR codes only; zbar reads no DataMatrix and reports neither identifier nor GS1 flag, so
 its reads carry `None` for both (unknown, not false).
 
-Format names are zxing-cpp's (`DataMatrix`, `Code128`, `QRCode`, ...) for both backends, so a
-device config names formats one way whatever the backend.
+Formats are asked for by the device config's names (`datamatrix`, `gs1_128`, `qr`, ...);
+reads report the format by zxing-cpp's name (`DataMatrix`, `Code128`, `QRCode`) whatever
+the backend. `gs1_128` is Code 128 with the GS1 flag: asked for without `code128`, plain
+Code 128 reads are dropped (zbar cannot tell them apart, so it keeps them).
 
->>> sorted(ZBAR_FORMATS)[:3]
-['Codabar', 'Code128', 'Code39']
 >>> try:
-...     check_formats(["DataMatrix"], backend="zbar")
+...     check_formats(["datamatrix"], backend="pyzbar")
 ... except DecoderConfigError as exc:
-...     print(str(exc)[:60])
-The zbar backend cannot read 'DataMatrix': it reads Codabar,
+...     print(str(exc)[:64])
+The pyzbar backend cannot read 'datamatrix': it reads codabar, c
 """
 
 from __future__ import annotations
@@ -27,54 +27,54 @@ import numpy as np
 import numpy.typing as npt
 import zxingcpp
 
-Backend = Literal["zxing", "zbar"]
+Backend = Literal["zxing", "pyzbar"]
 Image = npt.NDArray[np.uint8]
 """A frame: 2-D grayscale or 3-D BGR, 8 bits per channel (OpenCV's layout)."""
 
-ZXING_FORMATS: frozenset[str] = frozenset(
-    {
-        "Aztec",
-        "Codabar",
-        "Code128",
-        "Code39",
-        "Code93",
-        "DataBar",
-        "DataBarExp",
-        "DataBarLtd",
-        "DataMatrix",
-        "EAN13",
-        "EAN8",
-        "ITF",
-        "MaxiCode",
-        "MicroQRCode",
-        "PDF417",
-        "QRCode",
-        "RMQRCode",
-        "UPCA",
-        "UPCE",
-    }
-)
-"""Single formats the zxing backend reads (zxing-cpp's names; umbrella groups excluded)."""
-
-_ZBAR_TO_FORMAT: dict[str, str] = {
-    "CODABAR": "Codabar",
-    "CODE128": "Code128",
-    "CODE39": "Code39",
-    "CODE93": "Code93",
-    "DATABAR": "DataBar",
-    "DATABAR_EXP": "DataBarExp",
-    "EAN13": "EAN13",
-    "EAN8": "EAN8",
-    "I25": "ITF",
-    "PDF417": "PDF417",
-    "QRCODE": "QRCode",
-    "UPCA": "UPCA",
-    "UPCE": "UPCE",
+ZXING_FORMATS: dict[str, str] = {
+    "datamatrix": "DataMatrix",
+    "code128": "Code128",
+    "gs1_128": "Code128",
+    "qr": "QRCode",
+    "micro_qr": "MicroQRCode",
+    "pdf417": "PDF417",
+    "aztec": "Aztec",
+    "ean13": "EAN13",
+    "ean8": "EAN8",
+    "upca": "UPCA",
+    "upce": "UPCE",
+    "itf": "ITF",
+    "databar": "DataBar",
+    "databar_expanded": "DataBarExp",
+    "code39": "Code39",
+    "code93": "Code93",
+    "codabar": "Codabar",
 }
-ZBAR_FORMATS: frozenset[str] = frozenset(_ZBAR_TO_FORMAT.values())
-"""Formats the zbar backend reads, under zxing-cpp's names. No DataMatrix: zbar has none."""
+"""Config format name -> zxing-cpp format (also the name reads report)."""
 
-DEFAULT_FORMATS: tuple[str, ...] = ("DataMatrix", "Code128", "QRCode")
+PYZBAR_FORMATS: dict[str, str] = {
+    "code128": "CODE128",
+    "gs1_128": "CODE128",
+    "qr": "QRCODE",
+    "ean13": "EAN13",
+    "ean8": "EAN8",
+    "upca": "UPCA",
+    "upce": "UPCE",
+    "itf": "I25",
+    "databar": "DATABAR",
+    "databar_expanded": "DATABAR_EXP",
+    "code39": "CODE39",
+    "code93": "CODE93",
+    "codabar": "CODABAR",
+}
+"""Config format name -> zbar symbol type. No DataMatrix, Micro QR, Aztec or PDF417 (zbar's
+PDF417 support is not built in its Debian package)."""
+
+_ZBAR_TYPE_TO_FORMAT: dict[str, str] = {
+    zbar: ZXING_FORMATS[name] for name, zbar in PYZBAR_FORMATS.items()
+}
+
+DEFAULT_FORMATS: tuple[str, ...] = ("datamatrix", "code128", "qr")
 """The UDI carriers on medical devices: GS1/HIBC DataMatrix, GS1-128/HIBC 128, GS1 QR."""
 
 
@@ -106,8 +106,8 @@ class Decoded:
 
 
 class Decoder(Protocol):
-    """Finds and decodes every symbol of the configured formats in an image. Thread-safe and
-    blocking: callers run it off the event loop."""
+    """Finds and decodes every symbol of the configured formats in an image. Blocking:
+    callers run it off the event loop."""
 
     @property
     def backend(self) -> Backend: ...
@@ -119,11 +119,11 @@ class Decoder(Protocol):
 
 
 def check_formats(formats: Collection[str], *, backend: Backend) -> tuple[str, ...]:
-    """The formats as a sorted tuple, or DecoderConfigError naming the first one the backend
-    does not read."""
-    known = ZXING_FORMATS if backend == "zxing" else ZBAR_FORMATS
+    """The formats, each once, in the order given; DecoderConfigError names the first one the
+    backend does not read."""
+    known = ZXING_FORMATS if backend == "zxing" else PYZBAR_FORMATS
     if not formats:
-        raise DecoderConfigError(f"No barcode formats given for the {backend} backend")
+        raise DecoderConfigError(f"No barcode formats given for the {backend} backend.")
     for name in formats:
         if name in known:
             continue
@@ -135,7 +135,11 @@ def check_formats(formats: Collection[str], *, backend: Backend) -> tuple[str, .
             f"Unknown barcode format {name!r} for the {backend} backend: "
             f"expected one of {', '.join(sorted(known))}."
         )
-    return tuple(sorted(set(formats)))
+    return tuple(dict.fromkeys(formats))
+
+
+def _drops_plain_code128(formats: Collection[str]) -> bool:
+    return "gs1_128" in formats and "code128" not in formats
 
 
 class ZxingDecoder:
@@ -143,9 +147,11 @@ class ZxingDecoder:
 
     def __init__(self, *, formats: Collection[str] = DEFAULT_FORMATS, try_invert: bool = False):
         self._formats = check_formats(formats, backend="zxing")
+        names = dict.fromkeys(ZXING_FORMATS[name] for name in self._formats)
         self._zx_formats = zxingcpp.BarcodeFormats(
-            [getattr(zxingcpp.BarcodeFormat, name) for name in self._formats]
+            [getattr(zxingcpp.BarcodeFormat, name) for name in names]
         )
+        self._gs1_128_only = _drops_plain_code128(self._formats)
         # Labels print dark on light; skipping the inverted pass saves a decode per frame.
         self._try_invert = try_invert
 
@@ -166,7 +172,7 @@ class ZxingDecoder:
             text_mode=zxingcpp.TextMode.Plain,
             try_invert=self._try_invert,
         )
-        return [
+        reads = [
             Decoded(
                 code_format=symbol.format.name,
                 symbology_id=symbol.symbology_identifier or None,
@@ -175,27 +181,30 @@ class ZxingDecoder:
             )
             for symbol in found
         ]
+        if self._gs1_128_only:
+            reads = [r for r in reads if r.code_format != "Code128" or r.gs1]
+        return reads
 
 
 class ZbarDecoder:
     """pyzbar (zbar): 1D and QR formats; no symbology identifier, no GS1 flag."""
 
-    def __init__(self, *, formats: Collection[str] = ("Code128", "QRCode")) -> None:
-        self._formats = check_formats(formats, backend="zbar")
+    def __init__(self, *, formats: Collection[str] = ("code128", "qr")) -> None:
+        self._formats = check_formats(formats, backend="pyzbar")
         try:
             from pyzbar import pyzbar
         except ImportError as exc:  # pyzbar loads libzbar with ctypes at import
             raise DecoderError(
-                "The zbar backend needs the zbar shared library (Debian package libzbar0): "
+                "The pyzbar backend needs the zbar shared library (Debian package libzbar0): "
                 f"importing pyzbar failed with {exc}"
             ) from exc
         self._pyzbar: Any = pyzbar
-        wanted = {fmt: zbar for zbar, fmt in _ZBAR_TO_FORMAT.items()}
-        self._symbols = [pyzbar.ZBarSymbol[wanted[name]] for name in self._formats]
+        types = dict.fromkeys(PYZBAR_FORMATS[name] for name in self._formats)
+        self._symbols = [pyzbar.ZBarSymbol[zbar_type] for zbar_type in types]
 
     @property
     def backend(self) -> Backend:
-        return "zbar"
+        return "pyzbar"
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -210,15 +219,15 @@ class ZbarDecoder:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 text = data.decode("latin-1")
-            code_format = _ZBAR_TO_FORMAT.get(symbol.type, symbol.type)
+            code_format = _ZBAR_TYPE_TO_FORMAT.get(symbol.type, symbol.type)
             reads.append(Decoded(code_format=code_format, symbology_id=None, gs1=None, text=text))
         return reads
 
 
 def create_decoder(backend: str, *, formats: Sequence[str] = DEFAULT_FORMATS) -> Decoder:
-    """The decoder for `backend` (`zxing` or `zbar`) limited to `formats`."""
+    """The decoder for `backend` (`zxing` or `pyzbar`) limited to `formats` (config names)."""
     if backend == "zxing":
         return ZxingDecoder(formats=formats)
-    if backend == "zbar":
+    if backend == "pyzbar":
         return ZbarDecoder(formats=formats)
-    raise DecoderConfigError(f"Unknown decoder backend {backend!r}: expected 'zxing' or 'zbar'.")
+    raise DecoderConfigError(f"Unknown decoder backend {backend!r}: expected 'zxing' or 'pyzbar'.")

@@ -7,8 +7,10 @@ camera agree about which unit is where. The label shows `unit.reader_text` (a mi
 carries its corrupted code), a no-read unit shows a damaged mark, and a unit that skips the
 checkpoint is not in view at all.
 
-Use it live, as the camera adapter's `FrameGrabber` (frames follow the wall clock from
-`open()`), or write a video file or still images with `write_video` / `write_images`.
+Use it live, as the camera adapter's `FrameGrabber` (frames follow a `LineClock`, shared
+with the simulated PLC in one process so a line stop freezes the picture too), or write a
+video file or still images with `write_video` / `write_images` (frame k shows line time
+k / fps).
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from edge.sim.camera_render import (
     draw_symbol,
     to_bgr,
 )
-from edge.sim.units import Fault, SimLine, SimUnit
+from edge.sim.units import Fault, LineClock, SimLine, SimUnit
 
 __all__ = ["CameraLook", "SimCamera", "write_images", "write_video"]
 
@@ -82,8 +83,7 @@ class SimCamera:
         fps: float = 30.0,
         seed: int = 0,
         name: str = "sim-camera",
-        line_started_monotonic_s: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: LineClock | None = None,
     ) -> None:
         if fps <= 0:
             raise ValueError(f"fps: expected > 0, got {fps}")
@@ -92,9 +92,8 @@ class SimCamera:
         self.fps = fps
         self.seed = seed
         self.name = name
-        self.line_started_monotonic_s = line_started_monotonic_s
-        """Monotonic instant of line time 0; set by the first `open()` when None."""
-        self._clock = clock
+        self.clock = clock
+        """Line time of live frames; the first `open()` starts one when None."""
         self._base = background(
             width_px=self.look.width_px, height_px=self.look.height_px, seed=seed
         )
@@ -173,16 +172,16 @@ class SimCamera:
     def open(self) -> None:
         if not self._plugged.is_set():
             raise CameraLinkError(self.name, "simulated camera", "unplugged")
-        if self.line_started_monotonic_s is None:
-            self.line_started_monotonic_s = self._clock()
+        if self.clock is None:
+            self.clock = LineClock()
         self._open = True
 
     def grab(self) -> Gray | None:
         if not self._open or not self._plugged.is_set():
             raise CameraLinkError(self.name, "simulated camera", "unplugged")
-        started = self.line_started_monotonic_s
-        assert started is not None  # set by open()
-        t_s = self._clock() - started
+        if self.clock is None:
+            raise CameraLinkError(self.name, "simulated camera", "grab before open")
+        t_s = self.clock.now_s()
         unit_count = self.line.unit_count
         if unit_count is not None and unit_count > 0:
             last = self.line.unit(unit_count - 1)
