@@ -41,7 +41,19 @@ def plain_problems(
             for sub, message in ctx.get("problems", ()):
                 yield (*loc, *sub), message
             continue
+        if _follows_item_errors(error):
+            continue
         yield loc, plain_message(error, root=root)
+
+
+def _follows_item_errors(error: ErrorDetails) -> bool:
+    # Pydantic counts only the valid items of a tuple against its min_length, so a list
+    # with one broken item would also be reported as too short.
+    if error["type"] != "too_short":
+        return False
+    found = error.get("input")
+    least = (error.get("ctx") or {}).get("min_length", 0)
+    return isinstance(found, list | tuple) and len(found) >= least
 
 
 def plain_message(error: ErrorDetails, *, root: type[BaseModel]) -> str:
@@ -84,7 +96,9 @@ def plain_message(error: ErrorDetails, *, root: type[BaseModel]) -> str:
         return f"expected a list, got {got}"
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
-        return f"{words} {ctx.get(key)}, got {got}"
+        bound = ctx.get(key)
+        shown = f"{bound:g}" if isinstance(bound, float) else str(bound)
+        return f"{words} {shown}, got {got}"
     if kind == "path_type":
         return f"expected a file path, got {got}"
     message = error["msg"]
