@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -206,19 +206,21 @@ class _Reader:
         except ParseError as exc:
             self.problems.append(str(exc))
             return None
-        # biip still parses a wrong check digit and only reports it here.
-        errors = (element.gtin_error, element.gln_error, element.sscc_error)
-        self.problems.extend(error for error in errors if error)
+        # biip still parses a wrong check digit and only reports it in a `*_error` field.
+        for field in fields(element):
+            error = getattr(element, field.name) if field.name.endswith("_error") else None
+            if error:
+                self.problems.append(str(error))
         return element.value
 
     def result(self) -> Gs1Data:
-        fields = self.fields
+        read = self.fields
         return Gs1Data(
-            gtin=_str_or_none(fields.get("gtin")),
-            lot=_str_or_none(fields.get("lot")),
-            serial=_str_or_none(fields.get("serial")),
-            expiry=_date_or_none(fields.get("expiry")),
-            production_date=_date_or_none(fields.get("production_date")),
+            gtin=_str_or_none(read.get("gtin")),
+            lot=_str_or_none(read.get("lot")),
+            serial=_str_or_none(read.get("serial")),
+            expiry=_date_or_none(read.get("expiry")),
+            production_date=_date_or_none(read.get("production_date")),
             problems=tuple(self.problems),
         )
 

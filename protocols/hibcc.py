@@ -81,6 +81,9 @@ class HibcData:
     problems: tuple[str, ...] = ()
     """Every problem found, in reading order; empty when the data is valid."""
 
+    text: str = ""
+    """The symbol's data as read, from `+` to the check character."""
+
     @property
     def di(self) -> str | None:
         """The UDI-DI: labeler code, product number and unit of measure, when all were read."""
@@ -124,13 +127,13 @@ def parse_hibc(data: str) -> HibcData:
     text = data.removeprefix("*").removesuffix("*")
     if not text.startswith("+"):
         problems.append(f"Invalid HIBC data {data!r}: Expected '+' first, got {text[:1]!r}.")
-        return HibcData(problems=tuple(problems))
+        return HibcData(problems=tuple(problems), text=text)
     if len(text) < 3:
         problems.append(
             f"Invalid HIBC data {data!r}: Expected '+', data and a check character, "
             f"got {len(text)} characters."
         )
-        return HibcData(problems=tuple(problems))
+        return HibcData(problems=tuple(problems), text=text)
     foreign = [char for char in text if char not in _VALUES]
     if foreign:
         problems.append(
@@ -148,7 +151,11 @@ def parse_hibc(data: str) -> HibcData:
     if _starts_secondary(body):
         secondary = _read_secondary(body[:-1], problems)
         return replace(
-            secondary, check_character=check, link_character=body[-1:], problems=tuple(problems)
+            secondary,
+            check_character=check,
+            link_character=body[-1:],
+            problems=tuple(problems),
+            text=text,
         )
     primary_text, slash, secondary_text = body.partition("/")
     primary = _read_primary(primary_text, problems)
@@ -160,7 +167,7 @@ def parse_hibc(data: str) -> HibcData:
             product=primary.product,
             unit_of_measure=primary.unit_of_measure,
         )
-    return replace(primary, check_character=check, problems=tuple(problems))
+    return replace(primary, check_character=check, problems=tuple(problems), text=text)
 
 
 def link_hibc(primary: HibcData, secondary: HibcData) -> HibcData:
@@ -175,8 +182,8 @@ def link_hibc(primary: HibcData, secondary: HibcData) -> HibcData:
     problems = [*primary.problems, *secondary.problems]
     if secondary.link_character != primary.check_character:
         problems.append(
-            f"Invalid HIBC link character in secondary data: Expected "
-            f"{primary.check_character!r} (the primary's check character), "
+            f"Invalid HIBC link character in {secondary.text!r}: Expected "
+            f"{primary.check_character!r} (the check character of {primary.text!r}), "
             f"got {secondary.link_character!r}."
         )
     return replace(
@@ -187,6 +194,7 @@ def link_hibc(primary: HibcData, secondary: HibcData) -> HibcData:
         check_character=primary.check_character,
         link_character=None,
         problems=tuple(problems),
+        text=f"{primary.text}\n{secondary.text}",
     )
 
 
