@@ -18,7 +18,9 @@ _SUFFIXES = (".yaml", ".yml")
 @config_app.command("validate")
 def validate(
     paths: list[Path] = typer.Argument(  # noqa: B008  (typer reads its options from defaults)
-        ..., help="Config files, or directories whose .yaml/.yml files are all checked."
+        ...,
+        metavar="PATH",
+        help="Config files, or directories whose .yaml/.yml files are all checked.",
     ),
 ) -> None:
     """Check plant configs: print OK per valid file, or every problem as FILE:LINE PATH: MESSAGE.

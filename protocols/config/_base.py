@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 Loc = tuple[str | int, ...]
@@ -73,8 +73,8 @@ def _reject_bool(value: Any) -> Any:
 Int = Annotated[int, BeforeValidator(_reject_bool)]
 """An integer that a YAML boolean does not satisfy."""
 
-Float = Annotated[float, BeforeValidator(_reject_bool)]
-"""A number that a YAML boolean does not satisfy."""
+Float = Annotated[float, BeforeValidator(_reject_bool), AllowInfNan(False)]
+"""A finite number that a YAML boolean does not satisfy (YAML spells infinity ``.inf``)."""
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")

@@ -71,6 +71,8 @@ def plain_message(error: ErrorDetails, *, root: type[BaseModel]) -> str:
         return f"unknown key '{key}' (allowed: {', '.join(allowed)})"
     if kind in _NUMBER_ERRORS:
         return f"expected a number, got {got}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {got}"
     if kind == "int_from_float":
         return f"expected a whole number, got {got}"
     if kind in _BOOL_ERRORS:

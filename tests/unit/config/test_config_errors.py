@@ -169,6 +169,11 @@ def test_problem_rendering() -> None:
             "line.yaml:20 checkpoints[0].plc.unit_id: expected a number, got true",
         ),
         (
+            "          hi: 185",
+            "          hi: .inf",
+            "line.yaml:26 checkpoints[0].plc.registers[0].hi: expected a finite number, got inf",
+        ),
+        (
             "  id: line-1",
             "  id: 1",
             "line.yaml:6 line.id: expected text, got 1 (put it in quotes to make it text)",
@@ -248,6 +253,7 @@ def test_problem_rendering() -> None:
     ],
     ids=[
         "bool-for-number",
+        "infinite-limit",
         "number-for-text",
         "bad-id",
         "port-range",
