@@ -77,7 +77,8 @@ class OutboxFull(OutboxError):  # noqa: N818 - the name the checkpoint engine ca
                 f"the oldest waiting event (seq {oldest_seq}) is {oldest_age_s:.1f} s old, "
                 f"more than max_age_s {max_age_s:g}"
             )
-        super().__init__(f"Outbox {path} is full: {detail} ({depth} events waiting for the broker)")
+        waiting = "1 event" if depth == 1 else f"{depth} events"
+        super().__init__(f"Outbox {path} is full: {detail} ({waiting} waiting for the broker)")
 
 
 class OutboxUnavailable(OutboxError):  # noqa: N818 - the name the checkpoint engine catches

@@ -171,6 +171,7 @@ class Outbox:
             commit_latency_p50_ms=self._latency.percentile_ms(0.5),
             commit_latency_p99_ms=self._latency.percentile_ms(0.99),
             commits_total=self._commits_total,
+            transactions_total=self._writer.transactions_total,
             publish_rate_per_s=self._acked.per_s(),
             acked_total=self._acked.total,
             alarms=self.alarms,

@@ -75,6 +75,8 @@ class OutboxMetrics:
     commit_latency_p99_ms: float | None
     commits_total: int
     """Commits since open."""
+    transactions_total: int
+    """Write transactions (each one fsync) since open: fewer than commits + acks when grouped."""
     publish_rate_per_s: float
     """Events acknowledged by the broker per second, over the last 10 s."""
     acked_total: int

@@ -109,6 +109,7 @@ class OutboxWriter:
         self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
         self._store: OutboxStore | None = None
         self.state: OutboxState = "ok"
+        self.transactions_total = 0
         self.alarms: deque[OutboxAlarm] = deque(maxlen=_MAX_ALARMS)
         self._thread = threading.Thread(target=self._run, name=f"outbox-writer:{path.name}")
         self._opened: asyncio.Future[None] = loop.create_future()
@@ -233,15 +234,15 @@ class OutboxWriter:
         try:
             deleted = store.write(appends, head_hash, ack_seqs)
         except sqlite3.Error as exc:
-            failure = unavailable_from(
-                self.path, exc, doing=f"committing {len(appends)} events, {len(ack_seqs)} acks"
-            )
+            doing = f"writing {_count(len(appends), 'event')} and {_count(len(ack_seqs), 'ack')}"
+            failure = unavailable_from(self.path, exc, doing=doing)
             self._enter("unavailable", "outbox_unavailable", str(failure))
             for request, _ in accepted:
                 outcomes.append((request.future, None, failure))
             for ack in batch.acks:
                 outcomes.append((ack.future, None, failure))
             return
+        self.transactions_total += 1
         for request, committed in accepted:
             outcomes.append((request.future, committed, None))
         # Acks of one batch share one DELETE; each caller learns the batch total.
@@ -293,6 +294,10 @@ class OutboxWriter:
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _resolve(outcomes: list[_Outcome]) -> None:

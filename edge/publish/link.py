@@ -177,7 +177,7 @@ class BrokerLink:
                 self._backoff.reset()
             delay_s = self._backoff.next_delay_s()
             if error is not None:
-                log.warning("%s; retrying in %.1f s", error, delay_s)
+                log.warning("%s; retrying in %.2f s", error, delay_s)
             self._notify(self._listener.link_down, self._generation, error, delay_s)
             self._stopping.wait(delay_s)
 

@@ -119,7 +119,7 @@ class Publisher:
         self._window = 0
         self._inflight: set[int] = set()
         self._refused = False
-        self._refusal_backoff = Backoff(initial_s=1.0, max_s=60.0)
+        self._refusal_backoff = Backoff(initial_s=reconnect_initial_s, max_s=reconnect_max_s)
         self._changed = asyncio.Event()
         self._link_ready = asyncio.Event()
         self._to_delete: list[int] = []

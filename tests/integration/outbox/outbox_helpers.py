@@ -5,6 +5,7 @@ Loaded by path (see the conftests): tests are not a package here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -15,9 +16,10 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -119,19 +121,22 @@ class OwnBroker:
     directory: Path
     port: int = field(default_factory=free_port)
     extra_config: str = ""
+    anonymous: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     def config_text(self) -> str:
         return (
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if self.anonymous else 'false'}\n"
             "persistence true\n"
             f"persistence_location {self.directory}/\n"
             f"log_dest file {self.directory}/mosquitto.log\n"
             "user root\n"
             # DESIGN.md: the stock queue limits drop QoS 1 messages for a slow subscriber.
             "max_queued_messages 1000000\n"
-            "max_queued_bytes 0\n" + self.extra_config
+            "max_queued_bytes 0\n"
+            # Listener options (the TLS files) must follow their listener line.
+            f"listener {self.port} 127.0.0.1\n"
+            f"{self.extra_config}"
         )
 
     def start(self) -> None:
@@ -153,6 +158,12 @@ class OwnBroker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto rereads its ACL and password files."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
 
     def restart(self) -> None:
         self.stop()
@@ -258,3 +269,29 @@ def kill_quietly(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def publisher_options(port: int, prefix: str) -> dict[str, Any]:
+    """Keyword options for a test Publisher: fast reconnects, the test's topic prefix."""
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "site": SITE,
+        "line": LINE,
+        "checkpoint": CHECKPOINT,
+        "software_version": "0.1.0-test",
+        "config_hash": "cfg-1234",
+        "topic_prefix": prefix,
+        "client_id": f"edge-{prefix}",
+        "reconnect_initial_s": 0.05,
+        "reconnect_max_s": 0.5,
+        "connect_timeout_s": 2.0,
+    }
+
+
+async def wait_until(predicate: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.02)
