@@ -1,0 +1,177 @@
+"""Per-device `seq` tracking: every jump opens a gap, every late event fills one.
+
+Devices number their events 1, 2, 3, ... with no gaps (DESIGN.md); a missing
+number means an event was lost somewhere between the outbox and the database
+(a broker dropping a slow subscriber's queue, for instance), so it is recorded
+where people look, and closed when the event turns up after all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.db.dialect import insert_for
+from cloud.domain.events.models import DeviceSequence, Event, SeqGap
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceStep:
+    """What a batch of one device's seqs does to its tracked maximum."""
+
+    max_seq: int
+    opened: tuple[tuple[int, int], ...]
+    """New gaps, as (first missing, last missing)."""
+    late: tuple[int, ...]
+    """Seqs at or below the previous maximum: a gap filled, or a seq used twice."""
+
+
+def advance_sequence(max_seq: int, seqs: Iterable[int]) -> SequenceStep:
+    """Walk a device's new seqs in order from its tracked maximum.
+
+    >>> advance_sequence(3, [4, 7, 5, 9])
+    SequenceStep(max_seq=9, opened=((6, 6), (8, 8)), late=())
+    >>> advance_sequence(9, [6, 10])
+    SequenceStep(max_seq=10, opened=(), late=(6,))
+
+    Seqs are sorted first, so a batch that arrives shuffled opens no gap.
+    """
+    opened: list[tuple[int, int]] = []
+    late: list[int] = []
+    current = max_seq
+    for seq in sorted(seqs):
+        if seq > current + 1:
+            opened.append((current + 1, seq - 1))
+            current = seq
+        elif seq == current + 1:
+            current = seq
+        else:
+            late.append(seq)
+    return SequenceStep(max_seq=current, opened=tuple(opened), late=tuple(late))
+
+
+@dataclass(slots=True)
+class SequenceOutcome:
+    gaps_opened: int = 0
+    gaps_closed: int = 0
+    reused: list[uuid.UUID] = field(default_factory=list)
+
+
+async def lock_devices(
+    session: AsyncSession, device_ids: Sequence[str], now: datetime
+) -> dict[str, int]:
+    """Each device's tracked maximum, its row locked until commit (PostgreSQL).
+
+    Shared subscriptions spread one device's events over every worker; the lock
+    serialises them per device. Rows are taken in device order so two workers
+    never wait on each other in a cycle.
+    """
+    ordered = sorted(set(device_ids))
+    if not ordered:
+        return {}
+    await session.execute(
+        insert_for(session, DeviceSequence).on_conflict_do_nothing(),
+        [{"device_id": d, "max_seq": 0, "updated_at": now} for d in ordered],
+    )
+    rows = await session.execute(
+        select(DeviceSequence.device_id, DeviceSequence.max_seq)
+        .where(DeviceSequence.device_id.in_(ordered))
+        .order_by(DeviceSequence.device_id)
+        .with_for_update()
+    )
+    return {device_id: max_seq for device_id, max_seq in rows}
+
+
+async def record_sequences(
+    session: AsyncSession,
+    maxima: dict[str, int],
+    stored: Iterable[tuple[str, int, uuid.UUID]],
+    now: datetime,
+) -> SequenceOutcome:
+    """Advance each device's maximum over its newly stored events; open and fill gaps.
+
+    `stored` holds (device_id, seq, event_id) of events inserted in this
+    transaction (duplicates of earlier events are not in it). Seq 0 is outside
+    the chain (last-will status messages) and is skipped.
+    """
+    outcome = SequenceOutcome()
+    by_device: dict[str, list[tuple[int, uuid.UUID]]] = {}
+    for device_id, seq, event_id in stored:
+        if seq > 0:
+            by_device.setdefault(device_id, []).append((seq, event_id))
+    new_gaps: list[dict[str, object]] = []
+    for device_id, entries in by_device.items():
+        step = advance_sequence(maxima[device_id], (seq for seq, _ in entries))
+        for first, last in step.opened:
+            new_gaps.append(
+                {
+                    "device_id": device_id,
+                    "first_seq": first,
+                    "last_seq": last,
+                    "missing": last - first + 1,
+                    "opened_at": now,
+                }
+            )
+        if step.max_seq != maxima[device_id]:
+            await session.execute(
+                update(DeviceSequence)
+                .where(DeviceSequence.device_id == device_id)
+                .values(max_seq=step.max_seq, updated_at=now)
+            )
+        if step.late:
+            late_ids = [event_id for seq, event_id in entries if seq in set(step.late)]
+            await _fill_gaps(session, device_id, entries, late_ids, now, outcome)
+    if new_gaps:
+        await session.execute(insert_for(session, SeqGap), new_gaps)
+        outcome.gaps_opened += len(new_gaps)
+    return outcome
+
+
+async def _fill_gaps(
+    session: AsyncSession,
+    device_id: str,
+    entries: list[tuple[int, uuid.UUID]],
+    late_ids: list[uuid.UUID],
+    now: datetime,
+    outcome: SequenceOutcome,
+) -> None:
+    late = sorted((seq, event_id) for seq, event_id in entries if event_id in set(late_ids))
+    seqs = sorted({seq for seq, _ in late})
+    gaps = (
+        await session.scalars(
+            select(SeqGap)
+            .where(
+                SeqGap.device_id == device_id,
+                SeqGap.closed_at.is_(None),
+                SeqGap.first_seq <= seqs[-1],
+                SeqGap.last_seq >= seqs[0],
+            )
+            .order_by(SeqGap.first_seq)
+        )
+    ).all()
+    counts = dict(
+        (
+            await session.execute(
+                select(Event.seq, func.count())
+                .where(Event.device_id == device_id, Event.seq.in_(seqs))
+                .group_by(Event.seq)
+            )
+        ).all()
+    )
+    filled: set[int] = set()
+    for seq, event_id in late:
+        gap = next((g for g in gaps if g.first_seq <= seq <= g.last_seq), None)
+        # Counts include this batch: one row for the seq means this event is its first.
+        if gap is None or counts.get(seq, 0) > 1 or seq in filled:
+            outcome.reused.append(event_id)
+            continue
+        filled.add(seq)
+        gap.missing -= 1
+        if gap.missing == 0:
+            gap.closed_at = now
+            outcome.gaps_closed += 1

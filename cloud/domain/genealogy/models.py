@@ -1,0 +1,210 @@
+"""What the events say about physical things: units, lots, containers, and how they relate.
+
+These tables are materialised from events at ingest (`genealogy.materialise`),
+in the same transaction as the event itself, so they are exactly as current as
+the event table. Trace and recall query them, never the raw events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloud.db.base import Base
+from cloud.db.types import BigIntPk, UtcDateTime
+
+NODE_KINDS = ("unit", "lot")
+UNIT_STATUSES = ("in_process", "held", "in_stock", "shipped", "returned", "scrapped")
+
+
+def unit_ident(*, serial: str | None, lot: str | None) -> str:
+    """The identity of a unit within its DI: the serial if it has one, else its lot.
+
+    >>> unit_ident(serial="SN1", lot="L7"), unit_ident(serial=None, lot="L7")
+    ('S:SN1', 'L:L7')
+    """
+    if serial:
+        return f"S:{serial}"
+    if lot:
+        return f"L:{lot}"
+    raise ValueError("a unit needs a serial or a lot besides its DI, got neither")
+
+
+class Lot(Base):
+    """A production or supplier lot of one DI (or material code)."""
+
+    __tablename__ = "lots"
+    __table_args__ = (UniqueConstraint("di", "lot"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    di: Mapped[str] = mapped_column(String(32))
+    lot: Mapped[str] = mapped_column(String(64))
+    expiry: Mapped[date | None] = mapped_column(Date, default=None)
+    production_date: Mapped[date | None] = mapped_column(Date, default=None)
+    quantity: Mapped[float | None] = mapped_column(Float, default=None)
+    uom: Mapped[str] = mapped_column(String(16), default="")
+    supplier: Mapped[str] = mapped_column(String(200), default="")
+    inspection_state: Mapped[str] = mapped_column(String(32), default="")
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Unit(Base):
+    """One physical device: DI plus serial (or lot, for lot-controlled devices)."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("di", "ident"),
+        CheckConstraint(
+            "status IN ('in_process', 'held', 'in_stock', 'shipped', 'returned', 'scrapped')",
+            name="status",
+        ),
+        Index(None, "di", "lot"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    di: Mapped[str] = mapped_column(String(32))
+    ident: Mapped[str] = mapped_column(String(80))
+    """`S:<serial>` or `L:<lot>`: see `unit_ident`."""
+    serial: Mapped[str | None] = mapped_column(String(64), default=None)
+    lot: Mapped[str | None] = mapped_column(String(64), default=None)
+    expiry: Mapped[date | None] = mapped_column(Date, default=None)
+    production_date: Mapped[date | None] = mapped_column(Date, default=None)
+    work_order: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="in_process")
+    status_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """When the event that set `status` occurred: an older event arriving late never wins."""
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_checkpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkpoints.id", ondelete="RESTRICT"), default=None
+    )
+
+
+class UnitEvent(Base):
+    """Which events concern which unit: a unit's history is one index range scan."""
+
+    __tablename__ = "unit_events"
+    __table_args__ = (Index(None, "unit_id", "occurred_at"),)
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), primary_key=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(16))
+    """`subject`, `parent`, `component`, `packed`, `unpacked`, `shipped`, `received`."""
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    checkpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkpoints.id", ondelete="RESTRICT"), default=None
+    )
+
+
+class GenealogyEdge(Base):
+    """A component (unit or lot quantity) consumed into a parent (unit or lot)."""
+
+    __tablename__ = "genealogy_edges"
+    __table_args__ = (
+        UniqueConstraint("parent_kind", "parent_id", "child_kind", "child_id", "event_id"),
+        Index(None, "child_kind", "child_id"),
+        CheckConstraint("parent_kind IN ('unit', 'lot')", name="parent_kind"),
+        CheckConstraint("child_kind IN ('unit', 'lot')", name="child_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    parent_kind: Mapped[str] = mapped_column(String(8))
+    parent_id: Mapped[int] = mapped_column(BigIntPk)
+    child_kind: Mapped[str] = mapped_column(String(8))
+    child_id: Mapped[int] = mapped_column(BigIntPk)
+    quantity: Mapped[float | None] = mapped_column(Float, default=None)
+    uom: Mapped[str] = mapped_column(String(16), default="")
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Lineage(Base):
+    """Closure of the genealogy: every (ancestor, descendant) pair at any depth.
+
+    Kept current at ingest. DESIGN.md measured it: a forward trace to ~10,000
+    units took 83 ms through this table against 332 ms for the recursive query
+    PostgreSQL misplans; the table is about 1.7x the genealogy.
+    """
+
+    __tablename__ = "lineage"
+    __table_args__ = (Index(None, "descendant_kind", "descendant_id"),)
+
+    ancestor_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ancestor_id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    descendant_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    descendant_id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+
+
+class Container(Base):
+    """A logistic unit by SSCC: a case or a pallet."""
+
+    __tablename__ = "containers"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    sscc: Mapped[str] = mapped_column(String(18), unique=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Containment(Base):
+    """A unit or container inside a container from `packed_at` until `unpacked_at`.
+
+    Either end may be missing while events arrive out of order.
+    """
+
+    __tablename__ = "containment"
+    __table_args__ = (
+        Index(None, "child_kind", "child_id"),
+        Index(None, "container_id"),
+        CheckConstraint("child_kind IN ('unit', 'container')", name="child_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    child_kind: Mapped[str] = mapped_column(String(10))
+    child_id: Mapped[int] = mapped_column(BigIntPk)
+    container_id: Mapped[int] = mapped_column(ForeignKey("containers.id", ondelete="RESTRICT"))
+    packed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    unpacked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    pack_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    unpack_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+
+
+class Measurement(Base):
+    """A process parameter of a unit at a checkpoint, as the PLC reported it.
+
+    Indexed on (checkpoint, parameter, measured_at): DESIGN.md measured a
+    process-excursion scope at 1.4 ms with this index.
+    """
+
+    __tablename__ = "measurements"
+    __table_args__ = (
+        Index(None, "checkpoint_id", "parameter", "measured_at"),
+        Index(None, "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id", ondelete="RESTRICT"))
+    parameter: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    uom: Mapped[str] = mapped_column(String(16), default="")
+    low: Mapped[float | None] = mapped_column(Float, default=None)
+    high: Mapped[float | None] = mapped_column(Float, default=None)
+    age_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -1,0 +1,210 @@
+"""Find-or-create units, lots and containers for a batch of events, in one statement each.
+
+Keys are sorted before inserting so two ingest workers that meet the same
+units lock them in the same order and never deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, case, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.db.base import Base
+from cloud.db.dialect import insert_for
+from cloud.domain.genealogy.models import unit_ident
+
+UnitKey = tuple[str, str]
+"""(di, ident): see `unit_ident`."""
+LotKey = tuple[str, str]
+"""(di, lot)."""
+
+
+_LOT_KEY_COLUMNS = frozenset({"di", "lot", "first_seen_at"})
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+@dataclass(slots=True)
+class UnitSighting:
+    """What one batch learned about a unit: its identifiers and, maybe, a new status."""
+
+    di: str
+    serial: str | None
+    lot: str | None
+    seen_at: datetime
+    expiry: date | None = None
+    production_date: date | None = None
+    work_order: str | None = None
+    status: str | None = None
+    status_at: datetime | None = None
+    checkpoint_id: int | None = None
+
+    @property
+    def key(self) -> UnitKey:
+        return self.di, unit_ident(serial=self.serial, lot=self.lot)
+
+    def merge(self, other: UnitSighting) -> None:
+        """Keep the first sighting, fill what it lacks, and take the newest status."""
+        self.serial = self.serial or other.serial
+        self.lot = self.lot or other.lot
+        self.expiry = self.expiry or other.expiry
+        self.production_date = self.production_date or other.production_date
+        self.work_order = self.work_order or other.work_order
+        self.seen_at = min(self.seen_at, other.seen_at)
+        if (
+            other.status is not None
+            and other.status_at is not None
+            and (self.status_at is None or other.status_at >= self.status_at)
+        ):
+            self.status, self.status_at = other.status, other.status_at
+            self.checkpoint_id = other.checkpoint_id or self.checkpoint_id
+
+
+@dataclass(slots=True)
+class Sightings:
+    """Every unit, lot and container a batch mentions, merged by key."""
+
+    units: dict[UnitKey, UnitSighting] = field(default_factory=dict)
+    lots: dict[LotKey, dict[str, Any]] = field(default_factory=dict)
+    containers: dict[str, datetime] = field(default_factory=dict)
+
+    def unit(self, sighting: UnitSighting) -> UnitKey:
+        key = sighting.key
+        known = self.units.get(key)
+        if known is None:
+            self.units[key] = sighting
+        else:
+            known.merge(sighting)
+        return key
+
+    def lot(self, di: str, lot: str, seen_at: datetime, **details: Any) -> LotKey:
+        key = (di, lot)
+        row = self.lots.setdefault(key, {"di": di, "lot": lot, "first_seen_at": seen_at})
+        row["first_seen_at"] = min(row["first_seen_at"], seen_at)
+        row.update({k: v for k, v in details.items() if v is not None})
+        return key
+
+    def container(self, sscc: str, seen_at: datetime) -> str:
+        known = self.containers.get(sscc)
+        self.containers[sscc] = seen_at if known is None else min(known, seen_at)
+        return sscc
+
+
+@dataclass(slots=True)
+class Resolved:
+    units: dict[UnitKey, int]
+    lots: dict[LotKey, int]
+    containers: dict[str, int]
+
+
+async def resolve(session: AsyncSession, sightings: Sightings) -> Resolved:
+    return Resolved(
+        units=await _units(session, sightings.units),
+        lots=await _lots(session, sightings.lots),
+        containers=await _containers(session, sightings.containers),
+    )
+
+
+async def _units(
+    session: AsyncSession, sightings: dict[UnitKey, UnitSighting]
+) -> dict[UnitKey, int]:
+    if not sightings:
+        return {}
+    units = _table("units")
+    with_status: list[dict[str, Any]] = []
+    without_status: list[dict[str, Any]] = []
+    for key in sorted(sightings):
+        s = sightings[key]
+        row = {
+            "di": s.di,
+            "ident": key[1],
+            "serial": s.serial,
+            "lot": s.lot,
+            "expiry": s.expiry,
+            "production_date": s.production_date,
+            "work_order": s.work_order,
+            "status": s.status or "in_process",
+            "status_at": s.status_at or s.seen_at,
+            "first_seen_at": s.seen_at,
+            "last_checkpoint_id": s.checkpoint_id,
+        }
+        (with_status if s.status is not None else without_status).append(row)
+    if with_status:
+        stmt = insert_for(session, units)
+        ex = stmt.excluded
+        newer = units.c.status_at <= ex.status_at
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["di", "ident"],
+            set_={
+                "status": case((newer, ex.status), else_=units.c.status),
+                "last_checkpoint_id": case(
+                    (newer, func.coalesce(ex.last_checkpoint_id, units.c.last_checkpoint_id)),
+                    else_=units.c.last_checkpoint_id,
+                ),
+                "status_at": case((newer, ex.status_at), else_=units.c.status_at),
+                "lot": func.coalesce(units.c.lot, ex.lot),
+                "serial": func.coalesce(units.c.serial, ex.serial),
+                "expiry": func.coalesce(units.c.expiry, ex.expiry),
+                "production_date": func.coalesce(units.c.production_date, ex.production_date),
+                "work_order": func.coalesce(units.c.work_order, ex.work_order),
+            },
+        )
+        await session.execute(stmt, with_status)
+    if without_status:
+        await session.execute(insert_for(session, units).on_conflict_do_nothing(), without_status)
+    rows = await session.execute(
+        select(units.c.di, units.c.ident, units.c.id).where(
+            tuple_(units.c.di, units.c.ident).in_(sorted(sightings))
+        )
+    )
+    return {(di, ident): unit_id for di, ident, unit_id in rows}
+
+
+async def _lots(session: AsyncSession, lots: dict[LotKey, dict[str, Any]]) -> dict[LotKey, int]:
+    if not lots:
+        return {}
+    table = _table("lots")
+    detailed = [lots[k] for k in sorted(lots) if lots[k].keys() - _LOT_KEY_COLUMNS]
+    bare = [lots[k] for k in sorted(lots) if not lots[k].keys() - _LOT_KEY_COLUMNS]
+    if detailed:
+        # Rows of one executemany must share their columns.
+        columns = sorted({c for row in detailed for c in row})
+        rows = [{c: row.get(c) for c in columns} for row in detailed]
+        stmt = insert_for(session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["di", "lot"],
+            set_={
+                c: func.coalesce(getattr(stmt.excluded, c), table.c[c])
+                for c in columns
+                if c not in ("di", "lot", "first_seen_at")
+            },
+        )
+        await session.execute(stmt, rows)
+    if bare:
+        await session.execute(insert_for(session, table).on_conflict_do_nothing(), bare)
+    found = await session.execute(
+        select(table.c.di, table.c.lot, table.c.id).where(
+            tuple_(table.c.di, table.c.lot).in_(sorted(lots))
+        )
+    )
+    return {(di, lot): lot_id for di, lot, lot_id in found}
+
+
+async def _containers(session: AsyncSession, containers: dict[str, datetime]) -> dict[str, int]:
+    if not containers:
+        return {}
+    table = _table("containers")
+    await session.execute(
+        insert_for(session, table).on_conflict_do_nothing(),
+        [{"sscc": sscc, "first_seen_at": containers[sscc]} for sscc in sorted(containers)],
+    )
+    found = await session.execute(
+        select(table.c.sscc, table.c.id).where(table.c.sscc.in_(sorted(containers)))
+    )
+    return dict(found.tuples().all())
