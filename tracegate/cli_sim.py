@@ -11,12 +11,14 @@ from typing import Annotated
 import typer
 
 from tracegate.cli_sim_camera import sim_camera_command
+from tracegate.cli_sim_scanner import sim_scanner_command
 
 sim_app = typer.Typer(
     help="Run simulated plant peers (PLC, scanner, camera) for tests and the demo.",
     no_args_is_help=True,
 )
 sim_app.command("camera")(sim_camera_command)
+sim_app.command("scanner")(sim_scanner_command)
 
 
 @sim_app.command("plc")

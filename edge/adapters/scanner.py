@@ -34,7 +34,7 @@ import serial
 
 from edge.adapters.aim import describe_symbology_id
 from edge.adapters.backoff import ReconnectBackoff
-from edge.adapters.framing import Framing, LineSplitter, RawLine
+from edge.adapters.framing import STX, Framing, LineSplitter, RawLine
 from edge.adapters.scanner_text import LineDecoder
 from edge.links import LinkState
 from edge.reads import CodeRead
@@ -181,7 +181,7 @@ class SerialScanner:
             "parity": _PARITY[parity],
             "stopbits": stopbits,
         }
-        self._decoder = LineDecoder(
+        self.decoder = LineDecoder(
             prefix=self.framing.prefix,
             encoding=encoding,
             symbology_ids=frozenset(symbology_ids) if symbology_ids else None,
@@ -212,7 +212,7 @@ class SerialScanner:
         """The scanner a device config describes; `options` add or override keyword options
         (`max_queued_reads=`, `rng=`)."""
         framing = Framing(
-            terminator=config.terminator, prefix=b"\x02" if config.framing == "etx" else b""
+            terminator=config.terminator, prefix=STX if config.framing == "etx" else b""
         )
         settings: dict[str, Any] = {
             "name": config.name,
@@ -427,7 +427,7 @@ class SerialScanner:
             return
         read_at = datetime.now(UTC)
         for line in lines:
-            text = self._decoder.decode(line)
+            text = self.decoder.decode(line)
             if text is None:
                 self.stats.empty_lines += 1
                 continue

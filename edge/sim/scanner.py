@@ -19,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import os
 import random
 import shutil
+import struct
 import tempfile
+import termios
 import time
 import tty
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -181,9 +184,20 @@ class _PtyTransport:
         self._master = self._slave = -1
 
     async def remove(self) -> None:
+        await self._drain(timeout_s=0.5)
         await self.close()
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
+
+    async def _drain(self, *, timeout_s: float) -> None:
+        """Give the reader time to take what was written: closing the master discards the
+        bytes still queued at the slave."""
+        deadline = time.monotonic() + timeout_s
+        while self._slave >= 0 and time.monotonic() < deadline:
+            pending = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0" * 4))
+            if pending[0] == 0:
+                return
+            await asyncio.sleep(0.005)
 
     async def write(self, data: bytes) -> int:
         if self._master < 0:
@@ -281,8 +295,10 @@ class SimScanner:
         no_read_text: str | None = None,
         faults: FaultPlan | None = None,
         encoding: str = "utf-8",
+        on_sent: Callable[[SentRead], None] | None = None,
     ) -> None:
         self._transport = transport
+        self._on_sent = on_sent
         self.framing = framing or Framing.named("cr")
         self.symbology_id = symbology_id
         self.no_read_text = no_read_text
@@ -302,6 +318,7 @@ class SimScanner:
         symbology_id: str | None = None,
         no_read_text: str | None = None,
         faults: FaultPlan | None = None,
+        on_sent: Callable[[SentRead], None] | None = None,
     ) -> SimScanner:
         """A serial scanner; the adapter opens `url`, a symlink to the pty (in a temporary
         directory unless `link_path` is given)."""
@@ -311,6 +328,7 @@ class SimScanner:
             symbology_id=symbology_id,
             no_read_text=no_read_text,
             faults=faults,
+            on_sent=on_sent,
         )
 
     @classmethod
@@ -323,6 +341,7 @@ class SimScanner:
         symbology_id: str | None = None,
         no_read_text: str | None = None,
         faults: FaultPlan | None = None,
+        on_sent: Callable[[SentRead], None] | None = None,
     ) -> SimScanner:
         """A network reader listening on `host:port` (0: any free port); the adapter opens
         `url` (`socket://host:port`)."""
@@ -332,6 +351,7 @@ class SimScanner:
             symbology_id=symbology_id,
             no_read_text=no_read_text,
             faults=faults,
+            on_sent=on_sent,
         )
 
     @property
@@ -411,6 +431,8 @@ class SimScanner:
             unit_index=unit_index,
         )
         self.sent.append(sent)
+        if self._on_sent is not None:
+            self._on_sent(sent)
         return sent
 
     async def emit(
