@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -40,6 +40,7 @@ from edge.adapters.plc_codec import (
     encode,
     plan_reads,
 )
+from edge.adapters.plc_config import plc_options
 from edge.adapters.plc_types import (
     HeartbeatSpec,
     PlcDesyncError,
@@ -53,6 +54,9 @@ from edge.adapters.plc_types import (
     WriteResult,
 )
 from edge.links import LinkState
+
+if TYPE_CHECKING:
+    from protocols.config.plc import InterlockConfig, PlcConfig
 
 log = logging.getLogger(__name__)
 
@@ -131,17 +135,16 @@ class ModbusPlc:
         ]
         self._max_read_gap = max_read_gap
         self._trigger = trigger
-        if trigger is not None and not self._lookup(trigger.register, "trigger").is_flag:
-            raise RegisterMapError(
-                f"trigger register {trigger.register!r}: expected a flag (coil, discrete input "
-                f"or register bit), got {self._specs[trigger.register].data_type}"
-            )
+        if trigger is not None:
+            self._lookup(trigger.register, "trigger")
         self._heartbeat = heartbeat
-        if heartbeat is not None and self._lookup(heartbeat.register, "heartbeat").table != "coil":
-            raise RegisterMapError(
-                f"heartbeat register {heartbeat.register!r}: expected a coil, got "
-                f"{self._specs[heartbeat.register].table}"
-            )
+        if heartbeat is not None:
+            beat = self._lookup(heartbeat.register, "heartbeat")
+            if beat.table not in WRITABLE_TABLES or beat.bit is not None:
+                raise RegisterMapError(
+                    f"heartbeat: {beat.describe()} cannot be written (expected a coil or a "
+                    "holding register)"
+                )
         self._latest: dict[str, Sample] = {}
         self._subscribers: list[EdgeSubscription] = []
         self._client: AsyncModbusTcpClient | None = None
@@ -159,6 +162,27 @@ class ModbusPlc:
         """Connections opened after the first."""
         self.desyncs = 0
         """Answers that did not belong to their request."""
+
+    @classmethod
+    def from_config(
+        cls, name: str, plc: PlcConfig, *, interlock: InterlockConfig | None = None
+    ) -> ModbusPlc:
+        """The adapter for a checkpoint's `plc` section and its `interlock` outputs
+        (register names: the config's, plus `trigger` and the interlock keys)."""
+        o = plc_options(plc, interlock)
+        return cls(
+            name,
+            host=o.host,
+            port=o.port,
+            device_id=o.device_id,
+            registers=o.registers,
+            poll_groups=o.poll_groups,
+            trigger=o.trigger,
+            heartbeat=o.heartbeat,
+            timeout_s=o.timeout_s,
+            reconnect_min_s=o.reconnect_min_s,
+            reconnect_max_s=o.reconnect_max_s,
+        )
 
     # lifecycle
 
@@ -234,14 +258,17 @@ class ModbusPlc:
     async def write(self, name: str, value: Value, *, verify: bool = True) -> WriteResult:
         """Write a coil or holding register(s), then read it back unless `verify` is False.
 
-        Raises a PlcLinkError subclass when the write itself fails (the PLC may or may not
-        have applied it); a read-back that fails or differs gives `verified=False`.
+        A bool written to a register is written as 1 or 0. Raises a PlcLinkError subclass
+        when the write itself fails (the PLC may or may not have applied it); a read-back
+        that fails or differs gives `verified=False`.
         """
         spec = self._lookup(name, "write")
         if spec.table not in WRITABLE_TABLES:
             raise RegisterMapError(
                 f"{spec.describe()}: only coils and holding registers can be written"
             )
+        if isinstance(value, bool) and spec.data_type != "bool":
+            value = int(value)
         raw = encode(spec, value)
         started = time.monotonic()
         what = f"writing {spec.describe()}"

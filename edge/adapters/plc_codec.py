@@ -42,7 +42,7 @@ _STRUCT: dict[str, str] = {
     "uint32": ">I",
     "float32": ">f",
 }
-_RANGE: dict[str, tuple[int, int]] = {
+INT_RANGE: dict[str, tuple[int, int]] = {
     "int16": (-(2**15), 2**15 - 1),
     "uint16": (0, 2**16 - 1),
     "int32": (-(2**31), 2**31 - 1),
@@ -184,7 +184,7 @@ def encode(spec: RegisterSpec, value: Value) -> list[int]:
             ) from None
     else:
         raw = round(value / spec.scale)
-        low, high = _RANGE[spec.data_type]
+        low, high = INT_RANGE[spec.data_type]
         if not low <= raw <= high:
             raise RegisterMapError(
                 f"{spec.describe()}: value {value} (raw {raw} at scale {spec.scale}) is outside "

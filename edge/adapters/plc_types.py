@@ -93,7 +93,8 @@ class TriggerSpec:
     """The input whose edges start a checkpoint cycle, and how often it is polled."""
 
     register: str
-    """Name of a flag in the register map: a discrete input, a coil or a register bit."""
+    """Name of a value in the register map: a discrete input, a coil, a register bit, or a
+    register (on while non-zero)."""
     edge: EdgeKind = "rising"
     period_ms: float = 2.0
 
@@ -103,7 +104,7 @@ class HeartbeatSpec:
     """An output the adapter toggles so the PLC can tell the agent is alive."""
 
     register: str
-    """Name of a coil in the register map."""
+    """Name of a coil (toggled true/false) or a holding register (toggled 1/0)."""
     period_ms: float = 500.0
 
 

@@ -1,31 +1,19 @@
 """A simulated PLC: a real pymodbus TCP server running a conveyor model.
 
 Units come from a `SimLine` (the schedule the simulated scanner and camera follow too).
-Inputs are computed at the instant they are read: the photo-eye discrete input is on
-while a unit is in front of it, the process registers follow the line's process model
-(noise and planned excursions). Every output the agent writes (pass, reject, stop,
-heartbeat, decision) is recorded with its time and the unit then at the checkpoint, so
-a test can ask `sim.unit_history(17).outcome`. Writing the stop coil stops the line
-clock (the conveyor) until it is cleared.
-
-The default layout (zero-based addresses):
-
-| table | address | name | type |
-|---|---|---|---|
-| coil | 0 / 1 / 2 / 3 | pass / reject / stop / heartbeat | bool, written by the agent |
-| discrete input | 0 / 1 / 2 | photo_eye / line_running / agent_alive | bool |
-| holding register | 0 | seal_temp | int16, x0.1 °C |
-| holding register | 1 | seal_pressure | uint16, x0.01 bar |
-| holding register | 2-3 | dwell_time | float32 ms, high word first |
-| holding register | 4-5 | units_seen | uint32, high word first |
-| holding register | 6-7 | unit_at_checkpoint | uint32, low word first: index + 1, 0 = none |
-| holding register | 10 | decision | uint16, written by the agent |
+Inputs are computed at the instant they are read: the photo-eye is on while a unit is in
+front of it, process values follow their `ProcessSignal` (noise, and the excursions the
+line plans for some units). Every output the agent writes (pass, reject, stop, heartbeat,
+decision) is recorded with its time and the unit then at the checkpoint, so a test can
+ask `sim.unit_history(17).outcome`. Writing the stop output stops the line clock (the
+conveyor) until it is cleared. What sits where is a `SimPlcLayout` (edge/sim/plc_layout.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,104 +24,29 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from edge.adapters.plc_codec import RegisterSpec, encode
+from edge.adapters.plc_codec import (
+    BIT_TABLES,
+    INT_RANGE,
+    RegisterMapError,
+    RegisterSpec,
+    Table,
+    encode,
+)
+from edge.sim.plc_layout import ProcessSignal, Signal, SimPlcLayout
 from edge.sim.units import LineClock, SimLine, SimUnit
 
-_COIL_FC = frozenset({1, 5, 15})
+_TABLES: tuple[Table, ...] = ("coil", "discrete_input", "holding_register", "input_register")
+_FC_TABLE: dict[int, Table] = {
+    1: "coil",
+    5: "coil",
+    15: "coil",
+    2: "discrete_input",
+    3: "holding_register",
+    6: "holding_register",
+    16: "holding_register",
+    4: "input_register",
+}
 _WRITE_FC = frozenset({5, 6, 15, 16})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SimPlcLayout:
-    """Where the simulated PLC keeps each signal (zero-based Modbus addresses)."""
-
-    pass_coil: int = 0
-    reject_coil: int = 1
-    stop_coil: int = 2
-    heartbeat_coil: int = 3
-    photo_eye_input: int = 0
-    line_running_input: int = 1
-    agent_alive_input: int = 2
-    seal_temp_register: int = 0
-    pressure_register: int = 1
-    dwell_register: int = 2
-    units_seen_register: int = 4
-    unit_at_checkpoint_register: int = 6
-    decision_register: int = 10
-    coils: int = 16
-    inputs: int = 16
-    holding_registers: int = 32
-
-    def register_map(self) -> list[RegisterSpec]:
-        """The adapter's register map for this layout."""
-        return [
-            RegisterSpec(name="pass", table="coil", address=self.pass_coil, data_type="bool"),
-            RegisterSpec(name="reject", table="coil", address=self.reject_coil, data_type="bool"),
-            RegisterSpec(name="stop", table="coil", address=self.stop_coil, data_type="bool"),
-            RegisterSpec(
-                name="heartbeat", table="coil", address=self.heartbeat_coil, data_type="bool"
-            ),
-            RegisterSpec(
-                name="photo_eye",
-                table="discrete_input",
-                address=self.photo_eye_input,
-                data_type="bool",
-            ),
-            RegisterSpec(
-                name="line_running",
-                table="discrete_input",
-                address=self.line_running_input,
-                data_type="bool",
-            ),
-            RegisterSpec(
-                name="agent_alive",
-                table="discrete_input",
-                address=self.agent_alive_input,
-                data_type="bool",
-            ),
-            RegisterSpec(
-                name="seal_temp",
-                table="holding_register",
-                address=self.seal_temp_register,
-                data_type="int16",
-                scale=0.1,
-                unit="°C",
-            ),
-            RegisterSpec(
-                name="seal_pressure",
-                table="holding_register",
-                address=self.pressure_register,
-                data_type="uint16",
-                scale=0.01,
-                unit="bar",
-            ),
-            RegisterSpec(
-                name="dwell_time",
-                table="holding_register",
-                address=self.dwell_register,
-                data_type="float32",
-                unit="ms",
-            ),
-            RegisterSpec(
-                name="units_seen",
-                table="holding_register",
-                address=self.units_seen_register,
-                data_type="uint32",
-            ),
-            RegisterSpec(
-                name="unit_at_checkpoint",
-                table="holding_register",
-                address=self.unit_at_checkpoint_register,
-                data_type="uint32",
-                word_order="little",
-            ),
-            RegisterSpec(
-                name="decision",
-                table="holding_register",
-                address=self.decision_register,
-                data_type="uint16",
-            ),
-        ]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,14 +106,26 @@ class SimPlc:
         self.clock = clock or LineClock()
         self.host = host
         self._port = port
-        self.layout = layout or SimPlcLayout()
+        self.layout = layout or SimPlcLayout.default()
         self.watchdog_s = watchdog_ms / 1000
         self.writes: list[OutputWrite] = []
         """Every write the agent made, in arrival order."""
         self._on_write = on_write
-        self._specs = {s.name: s for s in self.layout.register_map()}
+        self._signals = {
+            table: [
+                (self.layout.spec(n), sig)
+                for n, sig in self.layout.signals.items()
+                if self.layout.spec(n).table == table
+            ]
+            for table in _TABLES
+        }
+        self._outputs: dict[tuple[Table, int], str] = {
+            (self.layout.spec(n).table, self.layout.spec(n).address): role
+            for n, role in self.layout.outputs.items()
+        }
         self._server: ModbusTcpServer | None = None
         self._last_heartbeat: tuple[bool, float] | None = None
+        self._forced: dict[int, bool] = {}
         self._device = self._build_device()
 
     # lifecycle
@@ -240,6 +165,23 @@ class SimPlc:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def force_output(self, role: str, value: bool) -> None:
+        """Force the coil of output `role` to `value` whatever the agent writes (as a PLC
+        programmer forces I/O): writes are acknowledged but do not take, so read-back
+        verification fails."""
+        self._forced[self._coil_of(role)] = value
+
+    def release_output(self, role: str) -> None:
+        """Undo `force_output`."""
+        self._forced.pop(self._coil_of(role), None)
+
+    def _coil_of(self, role: str) -> int:
+        for (table, address), output in self._outputs.items():
+            if output == role and table == "coil":
+                return address
+        roles = sorted(r for (t, _), r in self._outputs.items() if t == "coil")
+        raise KeyError(f"output {role!r}: no such coil (coil outputs: {', '.join(roles)})")
+
     # what happened
 
     def unit_history(self, index: int) -> UnitHistory:
@@ -255,14 +197,23 @@ class SimPlc:
     # the model
 
     def _build_device(self) -> SimDevice:
-        lay = self.layout
+        def size(table: Table, minimum: int) -> int:
+            ends = [s.address + s.words for s in self.layout.registers if s.table == table]
+            return max([minimum, *ends])
+
+        def bits(table: Table) -> list[SimData]:
+            return [SimData(0, count=size(table, 16), values=False, datatype=DataType.BITS)]
+
+        def words(table: Table) -> list[SimData]:
+            return [SimData(0, count=size(table, 1), values=0, datatype=DataType.REGISTERS)]
+
         return SimDevice(
             id=0,
             simdata=(
-                [SimData(0, count=lay.coils, values=False, datatype=DataType.BITS)],
-                [SimData(0, count=lay.inputs, values=False, datatype=DataType.BITS)],
-                [SimData(0, count=lay.holding_registers, values=0, datatype=DataType.REGISTERS)],
-                [SimData(0, count=1, values=0, datatype=DataType.REGISTERS)],
+                bits("coil"),
+                bits("discrete_input"),
+                words("holding_register"),
+                words("input_register"),
             ),
             action=self._action,
         )
@@ -277,55 +228,61 @@ class SimPlc:
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         now = time.monotonic()
+        table = _FC_TABLE.get(function_code)
+        if table is None:
+            return None
         if set_values is not None and function_code in _WRITE_FC:
-            self._record(function_code, address, list(set_values), now)
-        elif function_code == 2:
-            self._refresh_inputs(start_address, registers, now)
-        elif function_code == 3:
-            self._refresh_registers(start_address, registers, now)
+            self._record(table, address, list(set_values), now)
+            if table == "coil":
+                for offset in range(len(set_values)):
+                    if (forced := self._forced.get(address + offset)) is not None:
+                        set_values[offset] = forced
+        elif set_values is None and self._signals[table]:
+            self._refresh(table, start_address, registers, now)
         return None
 
-    def _refresh_inputs(self, start_register: int, registers: list[int], now: float) -> None:
+    def _refresh(self, table: Table, start: int, registers: list[int], now: float) -> None:
+        """Put every signal of `table` into the block `registers` (which starts at `start`,
+        in registers of 16 bits for the bit tables)."""
         t = self.clock.at(now)
-        lay = self.layout
-        alive = self._last_heartbeat is not None and now - self._last_heartbeat[1] < self.watchdog_s
-        for address, value in (
-            (lay.photo_eye_input, self.line.photo_eye_blocked(t)),
-            (lay.line_running_input, not self.clock.paused),
-            (lay.agent_alive_input, alive),
-        ):
-            i, mask = address // 16 - start_register, 1 << (address % 16)
-            registers[i] = registers[i] | mask if value else registers[i] & ~mask
+        for spec, signal in self._signals[table]:
+            value = self._signal_value(spec.name, signal, t, now)
+            if table in BIT_TABLES:
+                _put_bit(registers, spec.address // 16 - start, spec.address % 16, bool(value))
+            elif spec.bit is not None:
+                _put_bit(registers, spec.address - start, spec.bit, bool(value))
+            else:
+                words = _encode_clamped(spec, value)
+                registers[spec.address - start : spec.address - start + len(words)] = words
 
-    def _refresh_registers(self, start_address: int, registers: list[int], now: float) -> None:
-        t = self.clock.at(now)
-        values = self.line.process_values(t)
+    def _signal_value(self, name: str, signal: Signal, t: float, now: float) -> float:
+        if isinstance(signal, ProcessSignal):
+            if signal.fault is not None and signal.fault in self.line.faults_at(t):
+                assert signal.excursion is not None
+                return signal.excursion
+            return signal.nominal + signal.noise * self.line.noise(name, t)
+        if signal == "photo_eye":
+            return self.line.photo_eye_blocked(t)
+        if signal == "line_running":
+            return not self.clock.paused
+        if signal == "agent_alive":
+            beat = self._last_heartbeat
+            return beat is not None and now - beat[1] < self.watchdog_s
         unit = self.line.unit_at(t)
-        seen = 0 if unit is None else self.line.triggers_through(unit.index)
-        for name, value in (
-            ("seal_temp", values.seal_temp_c),
-            ("seal_pressure", values.pressure_bar),
-            ("dwell_time", values.dwell_ms),
-            ("units_seen", seen),
-            ("unit_at_checkpoint", 0 if unit is None else unit.index + 1),
-        ):
-            spec = self._specs[name]
-            words = encode(spec, value)
-            start = spec.address - start_address
-            registers[start : start + len(words)] = words
+        if signal == "units_seen":
+            return 0 if unit is None else self.line.triggers_through(unit.index)
+        return 0 if unit is None else unit.index + 1
 
-    def _record(self, function_code: int, address: int, values: list[int], now: float) -> None:
-        coil = function_code in _COIL_FC
-        names = self._output_names(coil=coil)
+    def _record(self, table: Table, address: int, values: list[int], now: float) -> None:
         t = self.clock.at(now)
         unit = self.line.unit_at(t)
+        coil = table == "coil"
         for offset, raw in enumerate(values):
             at = address + offset
-            name = names.get(at, f"{'coil' if coil else 'register'} {at}")
-            value: bool | int = bool(raw) if coil else int(raw)
+            name = self._outputs.get((table, at), f"{table} {at}")
             write = OutputWrite(
                 name=name,
-                value=value,
+                value=bool(raw) if coil else int(raw),
                 monotonic_s=now,
                 line_s=t,
                 unit_index=None if unit is None else unit.index,
@@ -346,16 +303,22 @@ class SimPlc:
             if self._last_heartbeat is None or self._last_heartbeat[0] != level:
                 self._last_heartbeat = (level, write.monotonic_s)
 
-    def _output_names(self, *, coil: bool) -> dict[int, str]:
-        lay = self.layout
-        if coil:
-            return {
-                lay.pass_coil: "pass",
-                lay.reject_coil: "reject",
-                lay.stop_coil: "stop",
-                lay.heartbeat_coil: "heartbeat",
-            }
-        return {lay.decision_register: "decision"}
+
+def _put_bit(registers: list[int], index: int, bit: int, value: bool) -> None:
+    mask = 1 << bit
+    registers[index] = registers[index] | mask if value else registers[index] & ~mask
+
+
+def _encode_clamped(spec: RegisterSpec, value: float) -> list[int]:
+    """The words for `value`, saturated into the register's range as a PLC's conversion
+    would (a pressure below 0 bar in a uint16 reads 0)."""
+    try:
+        return encode(spec, value)
+    except RegisterMapError:
+        if spec.data_type not in INT_RANGE or math.isnan(value):
+            return encode(spec, 0)
+        low, high = INT_RANGE[spec.data_type]
+        return encode(spec, min(max(round(value / spec.scale), low), high) * spec.scale)
 
 
 def run_sim_plc(config: Path, *, port: int | None = None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from typing import Literal
+from typing import Literal, Self
 
 DesyncMode = Literal["wrong_tid", "late"]
 
@@ -43,7 +43,7 @@ class _Peer:
             server.close()
             await server.wait_closed()
 
-    async def __aenter__(self) -> _Peer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

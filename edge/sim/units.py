@@ -307,29 +307,6 @@ class SimUnit:
         return Fault.SKIPS_CHECKPOINT not in self.faults
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessValues:
-    """Process parameters as the PLC would report them at one instant."""
-
-    seal_temp_c: float
-    pressure_bar: float
-    dwell_ms: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProcessModel:
-    """Nominal process values, their noise (standard deviation) and excursion levels."""
-
-    seal_temp_c: float = 180.0
-    seal_temp_noise_c: float = 0.4
-    seal_temp_excursion_c: float = 192.0
-    pressure_bar: float = 4.0
-    pressure_noise_bar: float = 0.03
-    pressure_excursion_bar: float = 2.6
-    dwell_ms: float = 800.0
-    dwell_noise_ms: float = 3.0
-
-
 class SimLine:
     """A conveyor's worth of units: who they are, when each passes the photo-eye, what goes
     wrong with which, and the process values at any instant.
@@ -353,7 +330,6 @@ class SimLine:
         serial_start: int = 1,
         faults: Mapping[int, frozenset[Fault] | set[Fault] | list[Fault]] | None = None,
         fault_rates: Mapping[Fault, float] | None = None,
-        process: ProcessModel | None = None,
     ) -> None:
         pitch_s = 1.0 / rate_per_s if rate_per_s > 0 else math.inf
         if not rate_per_s > 0:
@@ -381,7 +357,6 @@ class SimLine:
         self.serial_prefix = "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ", k=2))
         self._faults = {i: frozenset(f) for i, f in (faults or {}).items()}
         self._fault_rates = dict(fault_rates or {})
-        self.process = process or ProcessModel()
         self._unit = functools.lru_cache(maxsize=4096)(self._make_unit)
         self._seen_counted = (-1, 0)
 
@@ -505,22 +480,15 @@ class SimLine:
         unit = self.unit_at(t_s)
         return unit is not None and unit.arrival_s <= t_s < unit.leaves_s
 
-    def process_values(self, t_s: float) -> ProcessValues:
-        """Process parameters at `t_s`: nominal plus noise (deterministic per 10 ms), with the
-        excursions planned for the unit at the checkpoint."""
-        m = self.process
-        rng = random.Random(f"tracegate-process:{self.seed}:{math.floor(t_s * 100)}")
+    def noise(self, name: str, t_s: float) -> float:
+        """Standard normal noise for signal `name` at `t_s`: deterministic for the seed, new
+        every 10 ms, so two reads within 10 ms agree."""
+        return random.Random(f"tracegate-noise:{self.seed}:{name}:{math.floor(t_s * 100)}").gauss()
+
+    def faults_at(self, t_s: float) -> frozenset[Fault]:
+        """Faults of the unit at the checkpoint at `t_s` (none before the first unit)."""
         unit = self.unit_at(t_s)
-        faults = unit.faults if unit is not None else frozenset()
-        seal = m.seal_temp_excursion_c if Fault.SEAL_EXCURSION in faults else m.seal_temp_c
-        pressure = (
-            m.pressure_excursion_bar if Fault.PRESSURE_EXCURSION in faults else m.pressure_bar
-        )
-        return ProcessValues(
-            seal_temp_c=rng.gauss(seal, m.seal_temp_noise_c),
-            pressure_bar=rng.gauss(pressure, m.pressure_noise_bar),
-            dwell_ms=rng.gauss(m.dwell_ms, m.dwell_noise_ms),
-        )
+        return unit.faults if unit is not None else frozenset()
 
 
 class LineClock:

@@ -139,13 +139,20 @@ def test_jittered_arrivals_stay_in_order() -> None:
         assert line.unit_at(arrivals[i] + 0.001).index == i  # type: ignore[union-attr]
 
 
-def test_seal_excursion_only_while_its_unit_is_at_the_checkpoint() -> None:
+def test_faults_at_follow_the_unit_at_the_checkpoint() -> None:
     line = SimLine(seed=0, rate_per_s=2.0, first_arrival_s=0.0, faults={5: {Fault.SEAL_EXCURSION}})
-    assert line.process_values(2.45).seal_temp_c == pytest.approx(180, abs=2)
-    assert line.process_values(2.7).seal_temp_c == line.process_values(2.7).seal_temp_c
-    assert line.process_values(2.7).seal_temp_c == pytest.approx(192, abs=2)
-    assert line.process_values(3.05).seal_temp_c == pytest.approx(180, abs=2)
-    assert line.process_values(3.0).pressure_bar == pytest.approx(4.0, abs=0.2)
+    assert line.faults_at(2.45) == frozenset()
+    assert line.faults_at(2.7) == {Fault.SEAL_EXCURSION}
+    assert line.faults_at(3.05) == frozenset()
+
+
+def test_noise_is_deterministic_per_10_ms_and_per_signal() -> None:
+    line = SimLine(seed=0)
+    assert line.noise("seal_temp", 1.001) == line.noise("seal_temp", 1.009)
+    assert line.noise("seal_temp", 1.001) != line.noise("seal_temp", 1.011)
+    assert line.noise("seal_temp", 1.001) != line.noise("dwell_time", 1.001)
+    samples = [line.noise("x", i / 100) for i in range(2000)]
+    assert abs(sum(samples) / len(samples)) < 0.1
 
 
 def test_unit_count_ends_the_line() -> None:
