@@ -7,7 +7,8 @@ in the adapter's single worker thread, never on the event loop.
 Two trigger modes:
 
 - `continuous`: `reads()` decodes queued frames and yields each code once while it stays
-  in view (`ConsecutiveDedupe`).
+  in view (`ConsecutiveDedupe`), and once more after each `note_trigger()`, so a code is
+  reported once per trigger even when two units in a row carry it.
 - `on_trigger`: nothing is decoded until the checkpoint asks;
   `await camera.decode_around(trigger_monotonic_s, window_ms)` decodes the ring's frames
   within `window_ms` centred on the trigger and returns each code once.
@@ -24,6 +25,7 @@ import dataclasses
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -99,8 +101,9 @@ class CameraSettings:
     """Recent frames kept for `decode_around` (about half a second at 30 fps)."""
     trigger_max_frames: int = 8
     """Most frames decoded per trigger, those nearest the trigger first."""
-    forget_after_frames: int = 2
-    """Continuous mode: decoded frames without a code before it is reported again."""
+    forget_after_frames: int = 5
+    """Continuous mode: decoded frames in a row without a code before it may be reported
+    again (a few, so one blurred frame does not repeat a read)."""
     playback: Playback = "realtime"
     """Video files only: `realtime` paces them like a camera (old frames dropped if decoding
     lags); `all_frames` hands every frame to the decoder (tests, offline analysis)."""
@@ -211,6 +214,8 @@ class Camera:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._decoded_frames = 0
         self._reads = 0
+        self._closed = False
+        self._triggers: deque[float] = deque(maxlen=64)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -236,11 +241,14 @@ class Camera:
 
     async def close(self) -> None:
         """Stop capturing, wait for the thread and release the source."""
+        self._closed = True
         self._capture.stop.set()
         self.queue.close()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, self.settings.read_timeout_s + 1)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        # Waiting is short: a queued get() returns once the queue is closed, a decode in
+        # flight finishes within tens of milliseconds.
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
     def stats(self) -> CameraStats:
         return CameraStats(
@@ -268,16 +276,24 @@ class Camera:
         dedupe: ConsecutiveDedupe[tuple[str, str]] = ConsecutiveDedupe(
             forget_after_frames=self.settings.forget_after_frames
         )
-        while True:
+        while not self._closed:
             if self.queue.closed and len(self.queue) == 0:
                 return
             got = await loop.run_in_executor(self._executor, self._next_decoded)
             if got is None:
                 continue
             frame, decoded = got
+            while self._triggers and self._triggers[0] <= frame.monotonic_s:
+                self._triggers.popleft()
+                dedupe.reset()
             by_key = {(d.code_format, d.text): d for d in decoded}
             for key in dedupe.first_seen(by_key):
                 yield self._read(by_key[key], frame)
+
+    def note_trigger(self, trigger_monotonic_s: float) -> None:
+        """Continuous mode: a unit reached the checkpoint at `trigger_monotonic_s`; codes in
+        frames captured from then on are reported again even if they never left the view."""
+        self._triggers.append(trigger_monotonic_s)
 
     def _next_decoded(self) -> tuple[Frame, list[Decoded]] | None:
         frame = self.queue.get(timeout_s=0.2)
@@ -295,6 +311,8 @@ class Camera:
         passed; returns [] when no frame was captured in it (link down: the unit is held)."""
         if window_ms <= 0:
             raise ValueError(f"window_ms: expected > 0, got {window_ms}")
+        if self._closed:
+            raise CameraError(f"Camera {self.settings.name!r} is closed")
         half_s = window_ms / 2000
         start_s, end_s = trigger_monotonic_s - half_s, trigger_monotonic_s + half_s
         wait_s = end_s - time.monotonic()

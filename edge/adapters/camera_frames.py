@@ -99,7 +99,7 @@ class FrameQueue:
         self._cond = threading.Condition()
         self._closed = False
         self.dropped = 0
-        """Frames discarded unread because the queue was full."""
+        """Frames discarded unread: the queue was full, or already closed."""
 
     def __len__(self) -> int:
         with self._cond:
@@ -114,6 +114,7 @@ class FrameQueue:
             if self._block_when_full:
                 self._cond.wait_for(lambda: self._closed or len(self._frames) < self.max_frames)
             if self._closed:
+                self.dropped += 1
                 return
             if len(self._frames) >= self.max_frames:
                 self._frames.popleft()

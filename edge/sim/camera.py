@@ -2,7 +2,7 @@
 
 The camera looks at the photo-eye: a unit's label is centred in the frame at the instant the
 unit reaches the photo-eye (`unit.arrival_s`) and crosses the field of view at conveyor
-speed, one pitch per frame width, so the simulated PLC's trigger, the scanner and the
+speed, so the simulated PLC's trigger, the scanner and the
 camera agree about which unit is where. The label shows `unit.reader_text` (a misread unit
 carries its corrupted code), a no-read unit shows a damaged mark, and a unit that skips the
 checkpoint is not in view at all.
@@ -61,6 +61,9 @@ class CameraLook:
     """Defocus, Gaussian sigma in pixels."""
     lane_y_fraction: float = 0.5
     """Vertical position of the labels' path across the frame, 0 (top) to 1 (bottom)."""
+    frame_width_pitches: float = 0.8
+    """The frame's width in unit pitches: below 1, units are spaced wider than the view and
+    frames between two units show no label."""
 
     def __post_init__(self) -> None:
         if self.width_px < 16 or self.height_px < 16:
@@ -70,6 +73,10 @@ class CameraLook:
             )
         if self.module_px <= 0:
             raise ValueError(f"camera look: module_px expected > 0, got {self.module_px}")
+        if self.frame_width_pitches <= 0:
+            raise ValueError(
+                f"camera look: frame_width_pitches expected > 0, got {self.frame_width_pitches}"
+            )
 
 
 class SimCamera:
@@ -106,19 +113,21 @@ class SimCamera:
 
     @property
     def speed_px_per_s(self) -> float:
-        """Conveyor speed in the image: one unit pitch per frame width."""
-        return self.look.width_px / self.line.pitch_s
+        """Conveyor speed in the image: `frame_width_pitches` unit pitches per frame width."""
+        return self.look.width_px / (self.line.pitch_s * self.look.frame_width_pitches)
 
     def units_in_view(self, t_s: float) -> list[SimUnit]:
         """Units on the conveyor whose label centre is within a frame width of the centre."""
-        first = math.floor((t_s - self.line.first_arrival_s) / self.line.pitch_s) - 1
+        reach_s = self.line.pitch_s * self.look.frame_width_pitches
+        span = math.ceil(self.look.frame_width_pitches) + 1
+        nearest = round((t_s - self.line.first_arrival_s) / self.line.pitch_s)
         units: list[SimUnit] = []
-        for index in range(max(0, first), max(0, first + 4)):
+        for index in range(max(0, nearest - span), max(0, nearest + span + 1)):
             try:
                 unit = self.line.unit(index)
             except IndexError:
                 break
-            if unit.seen and abs(t_s - unit.arrival_s) < self.line.pitch_s:
+            if unit.seen and abs(t_s - unit.arrival_s) < reach_s:
                 units.append(unit)
         return units
 

@@ -47,14 +47,20 @@ def symbol_image(symbology: Symbology, text: str) -> Gray:
 
     >>> symbol_image(Symbology.GS1_DATAMATRIX, "0109506000134352").shape
     (18, 18)
+    >>> symbol_image(Symbology.HIBC_DATAMATRIX, "+A99912345/$$52001510X33").shape
+    (20, 20)
     """
     fmt = _FORMATS[symbology]
+    options: dict[str, bool] = {}
+    if fmt == zxingcpp.BarcodeFormat.DataMatrix:
+        # Square, as on most device labels; left to itself the writer picks rectangular and
+        # even DMRE sizes (8x96 for a long HIBC string), which zxing-cpp reports as `]d7`.
+        options["force_square"] = True
     if is_gs1(symbology):
         # zxing-cpp's writer takes GS1 data only in the "(01)..." form, and rejects GS.
-        hri = GS1Message.parse(text).as_hri()
-        barcode = zxingcpp.create_barcode(hri, fmt, gs1=True)
-    else:
-        barcode = zxingcpp.create_barcode(text, fmt)
+        options["gs1"] = True
+        text = GS1Message.parse(text).as_hri()
+    barcode = zxingcpp.create_barcode(text, fmt, **options)
     image = np.asarray(barcode.to_image(scale=1, add_quiet_zones=True), dtype=np.uint8)
     image.setflags(write=False)
     return image
@@ -104,8 +110,12 @@ def draw_symbol(canvas: Gray, placement: Placement) -> None:
     )
     np.copyto(canvas, warped, where=mask > 0)
     if placement.damaged:
-        radius = max(2, round(min(width, height) * placement.module_px * 0.3))
-        cv2.circle(canvas, (round(cx), round(cy)), radius, 40, thickness=-1)
+        # Half of each side smeared over: more than any error correction level recovers.
+        half_w = width * placement.module_px / 4
+        half_h = height * placement.module_px / 4
+        top_left = (round(cx - half_w), round(cy - half_h))
+        bottom_right = (round(cx + half_w), round(cy + half_h))
+        cv2.rectangle(canvas, top_left, bottom_right, 40, thickness=-1)
 
 
 def background(*, width_px: int, height_px: int, seed: int) -> Gray:
