@@ -26,7 +26,9 @@ def sim_plc(
     config: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="YAML file: PLC address, register layout, line."
+            exists=True,
+            dir_okay=False,
+            help="Sim YAML (edge/sim/plc_config.py): the line, optionally a plant checkpoint.",
         ),
     ],
     port: Annotated[
@@ -35,5 +37,10 @@ def sim_plc(
 ) -> None:
     """Serve a simulated PLC (Modbus TCP) running a conveyor model until interrupted."""
     from edge.sim.plc import run_sim_plc
+    from edge.sim.plc_config import SimConfigError
 
-    run_sim_plc(config, port=port)
+    try:
+        run_sim_plc(config, port=port)
+    except SimConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc

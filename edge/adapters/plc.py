@@ -158,6 +158,7 @@ class ModbusPlc:
         self._tasks: list[asyncio.Task[None]] = []
         self._answered = False
         self._edge_seq = 0
+        self._reported: set[str] = set()
         self.reconnects = 0
         """Connections opened after the first."""
         self.desyncs = 0
@@ -211,6 +212,7 @@ class ModbusPlc:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._close_client()
+        self._up.clear()
         self.link.mark_down("closed")
 
     async def __aenter__(self) -> ModbusPlc:
@@ -506,6 +508,7 @@ class ModbusPlc:
                 first = False
                 self._answered = False
                 self._lost.clear()
+                self._reported.clear()
                 self.link.mark_up()
                 self._up.set()
                 await self._lost.wait()
@@ -521,6 +524,15 @@ class ModbusPlc:
 
     # background loops
 
+    def _report(self, exc: PlcLinkError | PlcRefusedError) -> None:
+        """Log a background failure once per connection, not every period while it lasts."""
+        text = str(exc)
+        if text not in self._reported:
+            if len(self._reported) > 64:
+                self._reported.clear()
+            self._reported.add(text)
+            log.warning("%s", text)
+
     async def _poll(self, period_s: float, blocks: list[ReadBlock]) -> None:
         next_at = time.monotonic()
         while True:
@@ -529,7 +541,7 @@ class ModbusPlc:
                 try:
                     await self._read_block(block)
                 except (PlcLinkError, PlcRefusedError) as exc:
-                    log.warning("%s", exc)
+                    self._report(exc)
                     break
             next_at += period_s
             now = time.monotonic()
@@ -549,7 +561,7 @@ class ModbusPlc:
             try:
                 sample = (await self._read_block(block))[spec.name]
             except (PlcLinkError, PlcRefusedError) as exc:
-                log.warning("%s", exc)
+                self._report(exc)
             else:
                 now_state = bool(sample.value)
                 if state is not None and now_state != state and _wanted(trigger, now_state):
@@ -579,7 +591,7 @@ class ModbusPlc:
             try:
                 await self.write(heartbeat.register, level, verify=False)
             except (PlcLinkError, PlcRefusedError) as exc:
-                log.warning("%s", exc)
+                self._report(exc)
             await asyncio.sleep(heartbeat.period_ms / 1000)
 
 

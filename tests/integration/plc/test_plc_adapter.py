@@ -197,3 +197,29 @@ async def test_a_plc_that_is_not_there_leaves_the_link_down_and_reads_fail_fast(
     ):
         await plc.read("t")
     assert time.monotonic() - started < 0.05
+
+
+async def test_a_register_can_be_the_trigger_non_zero_being_on(
+    sim: SimPlc, make_plc: PlcFactory
+) -> None:
+    plc = make_plc(
+        port=sim.port,
+        registers=sim.layout.register_map(),
+        trigger=TriggerSpec(register="decision", edge="rising", period_ms=2),
+    )
+    edges = plc.edges()
+    await plc.start()
+    assert await plc.wait_up(timeout_s=2.0)
+    await asyncio.sleep(0.02)
+    await plc.write("decision", 7)
+    async with asyncio.timeout(1):
+        edge = await edges.get()
+    assert (edge.name, edge.rising, edge.seq) == ("decision", True, 1)
+
+
+async def test_after_close_the_link_is_down_and_reads_fail(plc: ModbusPlc) -> None:
+    await plc.close()
+    assert plc.link.status == "down" and plc.link.last_error == "closed"
+    assert not await plc.wait_up(timeout_s=0.05)
+    with pytest.raises(PlcLinkError, match=r"link down since \d\d:\d\d:\d\d: closed$"):
+        await plc.read("seal_temp")
