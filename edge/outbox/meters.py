@@ -37,18 +37,20 @@ class RateWindow:
         self._window_s = window_s
         self._clock_s = clock_s
         self._events: deque[tuple[float, int]] = deque()
+        self._in_window = 0
         self._total = 0
 
     def record(self, count: int) -> None:
         now = self._clock_s()
         self._events.append((now, count))
+        self._in_window += count
         self._total += count
         self._trim(now)
 
     def per_s(self) -> float:
         now = self._clock_s()
         self._trim(now)
-        return sum(count for _, count in self._events) / self._window_s
+        return self._in_window / self._window_s
 
     @property
     def total(self) -> int:
@@ -57,4 +59,4 @@ class RateWindow:
     def _trim(self, now: float) -> None:
         horizon = now - self._window_s
         while self._events and self._events[0][0] < horizon:
-            self._events.popleft()
+            self._in_window -= self._events.popleft()[1]

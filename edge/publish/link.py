@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -60,7 +61,7 @@ class Ack:
 class LinkListener(Protocol):
     """What the link reports, always called on the event loop's thread."""
 
-    def link_up(self, generation: int, session_present: bool, receive_maximum: int) -> None: ...
+    def link_up(self, generation: int, session_present: bool, window: int) -> None: ...
 
     def link_down(self, generation: int, error: str | None, retry_in_s: float) -> None: ...
 
@@ -77,6 +78,7 @@ class LinkOptions:
     keepalive_s: int
     session_expiry_s: int
     connect_timeout_s: float
+    max_inflight: int
     reconnect_initial_s: float
     reconnect_max_s: float
     status_topic: str
@@ -167,13 +169,13 @@ class BrokerLink:
         while not self._stopping.is_set():
             self._generation += 1
             try:
-                connected, error = self._connect_and_serve(self._generation)
+                settled, error = self._connect_and_serve(self._generation)
             except Exception as exc:  # a bug must not end the link: log it and reconnect
                 log.exception("MQTT link to %s failed unexpectedly", self._where())
-                connected, error = False, f"internal error: {exc!r}"
+                settled, error = False, f"internal error: {exc!r}"
             if self._stopping.is_set():
                 break
-            if connected:
+            if settled:
                 self._backoff.reset()
             delay_s = self._backoff.next_delay_s()
             if error is not None:
@@ -182,7 +184,11 @@ class BrokerLink:
             self._stopping.wait(delay_s)
 
     def _connect_and_serve(self, generation: int) -> tuple[bool, str | None]:
-        """One connection attempt and, if it succeeds, its whole life."""
+        """One connection attempt and, if it succeeds, its whole life.
+
+        Returns whether the connection was established and ended without a refusal (then the
+        backoff starts again from its initial delay), and the error that ended it.
+        """
         self._discard_requests()
         session = _Session(self, generation)
         client = session.client
@@ -259,6 +265,11 @@ class _Session:
         self.error: str | None = None
         self.ended = False
         self.mids: dict[int, int] = {}
+        """Message ids awaiting a PUBACK: the event's seq, or _STATUS_MID."""
+        self.window = 0
+        self.pending: deque[OutboxRecord] = deque()
+        self.pending_status: deque[bytes] = deque()
+        self.refused = False
         self.acks: list[Ack] = []
         self.connect_started = time.monotonic()
 
@@ -282,6 +293,7 @@ class _Session:
                 break
             if self.connected and final_sent_at is None:
                 self._take_requests()
+                self._publish_pending()
             if sock is None or sock.fileno() < 0:
                 self.ended = True
                 break
@@ -296,6 +308,8 @@ class _Session:
             rc = MQTTErrorCode.MQTT_ERR_SUCCESS
             if sock in readable or pending:
                 rc = client.loop_read()
+                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self.connected and not self.ended:
+                    self._publish_pending()
             if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and sock in writable:
                 rc = client.loop_write()
             if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
@@ -315,7 +329,7 @@ class _Session:
                     f"{link._options.connect_timeout_s:g} s"
                 )
                 break
-        was_connected = self.connected
+        settled = self.connected and not self.refused
         if self.connected:
             with contextlib.suppress(Exception):
                 client.disconnect()
@@ -324,26 +338,36 @@ class _Session:
             sock_now = client.socket()
             if sock_now is not None:
                 sock_now.close()
-        return was_connected, None if link._stopping.is_set() else self.error
+        return settled, None if link._stopping.is_set() else self.error
 
     def _take_requests(self) -> None:
-        link, client = self.link, self.client
+        link = self.link
         while True:
             try:
                 request = link._requests.get_nowait()
             except queue.Empty:
                 return
             if isinstance(request, _Status):
-                info = client.publish(
-                    link._options.status_topic, request.payload, qos=1, retain=True
-                )
-                self.mids[info.mid] = _STATUS_MID
-                continue
-            if request.generation != self.generation:
-                continue
-            for record in request.records:
-                info = client.publish(record.topic, record.payload, qos=1)
-                self.mids[info.mid] = record.seq
+                self.pending_status.append(request.payload)
+            elif request.generation == self.generation:
+                self.pending.extend(request.records)
+
+    def _publish_pending(self) -> None:
+        """Publish status first, then events in seq order, while the window has room.
+
+        The window lives here, on the link's thread, so a PUBACK frees a slot that is refilled
+        at once without a round trip through the event loop.
+        """
+        client, mids, window = self.client, self.mids, self.window
+        status_topic = self.link._options.status_topic
+        while self.pending_status and len(mids) < window:
+            info = client.publish(status_topic, self.pending_status.popleft(), qos=1, retain=True)
+            mids[info.mid] = _STATUS_MID
+        pending = self.pending
+        while pending and len(mids) < window:
+            record = pending.popleft()
+            info = client.publish(record.topic, record.payload, qos=1)
+            mids[info.mid] = record.seq
 
     def _flush_acks(self) -> None:
         if self.acks:
@@ -372,6 +396,8 @@ class _Session:
         receive_maximum = 65535
         if properties is not None and hasattr(properties, "ReceiveMaximum"):
             receive_maximum = int(properties.ReceiveMaximum)
+        # MQTT 5: never more unacknowledged QoS 1 messages than the broker's Receive Maximum.
+        self.window = max(1, min(link._options.max_inflight, receive_maximum))
         if link._options.command_filter is not None:
             client.subscribe(link._options.command_filter, qos=1)
         log.info(
@@ -380,9 +406,7 @@ class _Session:
             link._options.client_id,
             flags.session_present,
         )
-        link._notify(
-            link._listener.link_up, self.generation, flags.session_present, receive_maximum
-        )
+        link._notify(link._listener.link_up, self.generation, flags.session_present, self.window)
 
     def _on_publish(
         self,
@@ -398,6 +422,15 @@ class _Session:
                 log.warning("Broker refused the status message: %s", reason_code)
             return
         self.acks.append(Ack(seq, reason_code.value, str(reason_code)))
+        if reason_code.is_failure and not self.refused:
+            # Stop here and reconnect after a backoff: the publisher then resends from the
+            # oldest event still in the outbox, so the refused event keeps its place in line.
+            self.refused = True
+            self.ended = True
+            self.error = (
+                f"MQTT broker {self.link._where()} refused event seq {seq}: {reason_code} "
+                f"(PUBACK reason code {reason_code.value}); reconnecting to resend it"
+            )
 
     def _on_disconnect(
         self,
@@ -409,7 +442,15 @@ class _Session:
     ) -> None:
         self.ended = True
         if self.error is None and not self.link._stopping.is_set():
-            self.error = f"Connection to MQTT broker {self.link._where()} lost: {reason_code}"
+            if flags.is_disconnect_packet_from_server:
+                cause = (
+                    f"the broker sent DISCONNECT: {reason_code} (reason code {reason_code.value})"
+                )
+            elif reason_code.value == 0x80:  # paho's "Unspecified error": the socket closed
+                cause = "the connection closed"
+            else:
+                cause = str(reason_code)
+            self.error = f"Connection to MQTT broker {self.link._where()} lost: {cause}"
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.link._notify(self.link._listener.command, message.topic, bytes(message.payload))

@@ -10,8 +10,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from edge.outbox import Outbox, OutboxError, OutboxRecord
-from edge.publish.backoff import Backoff
+from edge.outbox import Outbox, OutboxError
 from edge.publish.credentials import load_credentials
 from edge.publish.link import Ack, BrokerLink, LinkOptions
 from edge.publish.status import (
@@ -41,8 +40,8 @@ class Publisher:
       oldest event still in the outbox, so a backlog drains at full speed and events committed
       meanwhile keep their place behind it.
     - An event is deleted from the outbox only after a PUBACK with a success reason code. A
-      refusal (reason code >= 0x80) raises an alarm; the event stays and is resent, in order,
-      after a backoff.
+      refusal (reason code >= 0x80) raises an alarm; the event stays, the link reconnects after
+      a backoff and the publisher resends from the oldest waiting event, so it keeps its place.
     - The retained status topic carries a device.status (seq 0, outside the event chain): a
       birth message on every connection, a heartbeat every `heartbeat_interval_s`, and the
       MQTT will (online false) for when the agent vanishes. Status messages bypass the outbox:
@@ -117,9 +116,7 @@ class Publisher:
         self._state: LinkState = "stopped"
         self._generation = 0
         self._window = 0
-        self._inflight: set[int] = set()
-        self._refused = False
-        self._refusal_backoff = Backoff(initial_s=reconnect_initial_s, max_s=reconnect_max_s)
+        self._outstanding: set[int] = set()
         self._changed = asyncio.Event()
         self._link_ready = asyncio.Event()
         self._to_delete: list[int] = []
@@ -130,6 +127,7 @@ class Publisher:
         self._last_error: str | None = None
         self._last_error_at: dt.datetime | None = None
         self._failed_attempts = 0
+        self._disconnects_total = 0
         self._next_retry_in_s: float | None = None
         self._published_total = 0
         self._refused_total = 0
@@ -150,6 +148,7 @@ class Publisher:
             keepalive_s=self._keepalive_s,
             session_expiry_s=self._session_expiry_s,
             connect_timeout_s=self._connect_timeout_s,
+            max_inflight=self._max_inflight,
             reconnect_initial_s=self._reconnect_initial_s,
             reconnect_max_s=self._reconnect_max_s,
             status_topic=self._status_topic,
@@ -208,9 +207,10 @@ class Publisher:
             last_error=self._last_error,
             last_error_at=self._last_error_at,
             failed_attempts=self._failed_attempts,
+            disconnects_total=self._disconnects_total,
             next_retry_in_s=self._next_retry_in_s,
             window=self._window,
-            inflight=len(self._inflight),
+            inflight=len(self._outstanding),
             published_total=self._published_total,
             refused_total=self._refused_total,
             alarms=tuple(self._alarms),
@@ -223,10 +223,10 @@ class Publisher:
 
     # --- LinkListener: called on the loop by the link's thread --------------------------------
 
-    def link_up(self, generation: int, session_present: bool, receive_maximum: int) -> None:
+    def link_up(self, generation: int, session_present: bool, window: int) -> None:
         self._generation = generation
-        self._window = max(1, min(self._max_inflight, receive_maximum))
-        self._inflight.clear()
+        self._window = window
+        self._outstanding.clear()
         self._state = "connected"
         self._connected_since = dt.datetime.now(dt.UTC)
         self._failed_attempts = 0
@@ -237,12 +237,14 @@ class Publisher:
         self._changed.set()
 
     def link_down(self, generation: int, error: str | None, retry_in_s: float) -> None:
+        if self._state == "connected":
+            self._disconnects_total += 1
         self._state = "disconnected"
         self._connected_since = None
-        self._inflight.clear()
+        self._outstanding.clear()
         self._window = 0
         self._next_retry_in_s = retry_in_s
-        self._failed_attempts += 1
+        self._failed_attempts += 1  # a lost connection counts: the next attempt may fail too
         if error is not None:
             self._last_error = error
             self._last_error_at = dt.datetime.now(dt.UTC)
@@ -255,11 +257,10 @@ class Publisher:
         if generation != self._generation:
             return
         for ack in acks:
-            self._inflight.discard(ack.seq)
+            self._outstanding.discard(ack.seq)
             if ack.is_success:
                 self._to_delete.append(ack.seq)
             else:
-                self._refused = True
                 self._refused_total += 1
                 self._alarm(
                     "puback_refused",
@@ -289,40 +290,27 @@ class Publisher:
             await self._drain_connection(generation)
 
     async def _drain_connection(self, generation: int) -> None:
-        """Send everything waiting, then follow new commits, until this connection ends."""
-        buffer: deque[OutboxRecord] = deque()
+        """Hand the link everything waiting, in seq order, then follow new commits, until this
+        connection ends. The link keeps the in-flight window; here only `read_ahead` events
+        are handed over and not yet acknowledged at any time."""
         cursor = 0
+        refill_below = max(1, self._read_ahead // 2)
         while self._generation == generation and self._link_ready.is_set():
-            if self._refused:
-                # Resend from the oldest waiting event, in order, once the window is empty.
-                if self._inflight:
-                    self._changed.clear()
-                    await self._changed.wait()
-                    continue
-                await self._deletes_idle.wait()
-                await asyncio.sleep(self._refusal_backoff.next_delay_s())
-                self._refused = False
-                buffer.clear()
-                cursor = 0
-                continue
-            if not buffer:
-                newest = self._outbox.last_seq
-                records = await self._outbox.peek(self._read_ahead, after_seq=cursor)
-                if not records:
-                    await self._wait_for_commit_or_change(after_seq=max(newest, cursor))
-                    continue
-                buffer.extend(records)
-                cursor = records[-1].seq
-            space = self._window - len(self._inflight)
-            if space <= 0:
+            room = self._read_ahead - len(self._outstanding)
+            if len(self._outstanding) >= refill_below:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            batch = [buffer.popleft() for _ in range(min(space, len(buffer)))]
+            newest = self._outbox.last_seq
+            records = await self._outbox.peek(room, after_seq=cursor)
             if self._generation != generation or self._link is None:
                 return
-            self._inflight.update(record.seq for record in batch)
-            self._link.send_events(generation, batch)
+            if not records:
+                await self._wait_for_commit_or_change(after_seq=max(newest, cursor))
+                continue
+            self._outstanding.update(record.seq for record in records)
+            cursor = records[-1].seq
+            self._link.send_events(generation, records)
 
     async def _wait_for_commit_or_change(self, *, after_seq: int) -> None:
         self._changed.clear()
@@ -356,7 +344,6 @@ class Publisher:
                 self._to_delete[:0] = seqs
                 raise
             self._published_total += len(seqs)
-            self._refusal_backoff.reset()
         if not self._to_delete:
             self._deletes_idle.set()
 

@@ -46,7 +46,9 @@ class PublisherStatus:
     reconnecting so it can still be read."""
     last_error_at: dt.datetime | None
     failed_attempts: int
-    """Connection attempts failed since the last successful connection."""
+    """Connection attempts failed (or connections lost) since the last successful connection."""
+    disconnects_total: int
+    """Established connections lost since start (broker restarts, network cuts)."""
     next_retry_in_s: float | None
     """The backoff before the next attempt, when disconnected."""
     window: int

@@ -190,6 +190,9 @@ class Collector:
     def __init__(self, *, port: int, topic_filter: str, client_id: str | None = None) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
+        self._scanned = 0
+        self._seen: set[uuid.UUID] = set()
+        self._distinct: list[bytes] = []
         self._subscribed = threading.Event()
         self._filter = topic_filter
         self.client = mqtt.Client(
@@ -223,10 +226,24 @@ class Collector:
         """Distinct events (by event_id) in first-arrival order, once `count` have arrived."""
         deadline = time.monotonic() + timeout_s
         while True:
-            distinct = dedupe(self.payloads())
+            distinct = self.distinct_events()
             if len(distinct) >= count or time.monotonic() > deadline:
                 return distinct
             time.sleep(0.05)
+
+    def distinct_events(self) -> list[bytes]:
+        """Dedupe by event_id incrementally (decoding each message once)."""
+        with self._lock:
+            fresh = self.messages[self._scanned :]
+            self._scanned = len(self.messages)
+        for topic, payload, _ in fresh:
+            if not topic.endswith("/event"):
+                continue
+            event_id = decode_event(payload).event_id
+            if event_id not in self._seen:
+                self._seen.add(event_id)
+                self._distinct.append(payload)
+        return list(self._distinct)
 
     def close(self) -> None:
         self.client.disconnect()
