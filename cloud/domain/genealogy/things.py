@@ -207,4 +207,4 @@ async def _containers(session: AsyncSession, containers: dict[str, datetime]) ->
     found = await session.execute(
         select(table.c.sscc, table.c.id).where(table.c.sscc.in_(sorted(containers)))
     )
-    return dict(found.tuples().all())
+    return {sscc: container_id for sscc, container_id in found}

@@ -178,13 +178,10 @@ async def _plan_containers(session: AsyncSession, shipment: Shipment, ssccs: lis
         insert_for(session, Container).on_conflict_do_nothing(),
         [{"sscc": sscc, "first_seen_at": now} for sscc in sorted(set(ssccs))],
     )
-    ids = dict(
-        (
-            await session.execute(
-                select(Container.sscc, Container.id).where(Container.sscc.in_(ssccs))
-            )
-        ).tuples()
+    found = await session.execute(
+        select(Container.sscc, Container.id).where(Container.sscc.in_(ssccs))
     )
+    ids = {sscc: container_id for sscc, container_id in found}
     for sscc in dict.fromkeys(ssccs):
         session.add(ShipmentItem(shipment_id=shipment.id, container_id=ids[sscc], quantity=1))
 
