@@ -191,13 +191,14 @@ class _PtyTransport:
 
     async def _drain(self, *, timeout_s: float) -> None:
         """Give the reader time to take what was written: closing the master discards the
-        bytes still queued at the slave."""
+        bytes still queued at the slave. The kernel moves bytes from master to slave in a
+        deferred work item, so an empty queue counts only when it stays empty a while."""
         deadline = time.monotonic() + timeout_s
-        while self._slave >= 0 and time.monotonic() < deadline:
-            pending = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0" * 4))
-            if pending[0] == 0:
-                return
-            await asyncio.sleep(0.005)
+        quiet = 0
+        while self._slave >= 0 and quiet < 3 and time.monotonic() < deadline:
+            queued = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")
+            quiet = quiet + 1 if struct.unpack("i", queued)[0] == 0 else 0
+            await asyncio.sleep(0.01)
 
     async def write(self, data: bytes) -> int:
         if self._master < 0:

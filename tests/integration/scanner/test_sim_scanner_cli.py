@@ -54,12 +54,17 @@ async def test_cli_scanner_over_tcp_serves_its_texts() -> None:
     ]
 
 
-async def test_cli_scanner_follows_a_line_over_a_pty(tmp_path: Path) -> None:
+async def test_cli_scanner_follows_the_sim_plc_line_over_a_pty(tmp_path: Path) -> None:
     link = tmp_path / "scanner"
+    config = tmp_path / "sim.yaml"
+    # The first unit arrives 1 s after the line starts: time for the adapter to open the
+    # pty, which discards what was written before (a serial line has no memory).
+    config.write_text(
+        "line: {seed: 3, rate_per_s: 5.0, unit_count: 3, first_arrival_s: 1.0, lot: L24A17}\n"
+    )
     process = await asyncio.create_subprocess_exec(
         *CLI,
-        *("--pty", str(link), "--seed", "3", "--rate-per-s", "5", "--units", "3"),
-        *("--framing", "crlf"),
+        *("--pty", str(link), "--config", str(config), "--framing", "crlf"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -67,7 +72,6 @@ async def test_cli_scanner_follows_a_line_over_a_pty(tmp_path: Path) -> None:
     try:
         banner = await asyncio.wait_for(process.stdout.readline(), 10.0)
         assert banner.decode() == f"sim scanner: {link}\n"
-        # The first unit reaches the photo-eye 0.5 s after the line starts: time to connect.
         async with make_scanner(str(link), framing=Framing.named("crlf")) as scanner:
             await scanner.wait_up(timeout_s=5.0)
             reads = scanner.reads()
@@ -77,9 +81,10 @@ async def test_cli_scanner_follows_a_line_over_a_pty(tmp_path: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    line = SimLine(seed=3, rate_per_s=5, unit_count=3)
+    line = SimLine(seed=3, rate_per_s=5.0, unit_count=3, lot="L24A17")
     assert [(r.text, r.symbology_id, r.problem) for r in got] == [
         (u.udi.text, "]d2", None) for u in line.units()
     ]
+    assert all("L24A17" in r.text for r in got)
     assert process.returncode == 0
     assert not link.exists()
