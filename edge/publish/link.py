@@ -41,6 +41,10 @@ log = logging.getLogger("edge.publish")
 
 _STATUS_MID = -1
 _FINAL_STATUS_WAIT_S = 2.0
+# Acks go to the event loop at most this late, or sooner once this many have gathered: during
+# a drain that is one loop wake-up (and one outbox delete) per hundreds of events, not per few.
+_ACK_FLUSH_S = 0.005
+_ACK_FLUSH_COUNT = 200
 # A wake-up byte per request is enough; the loop drains the whole queue each time it wakes.
 _WAKE = b"\x00"
 
@@ -271,6 +275,7 @@ class _Session:
         self.pending_status: deque[bytes] = deque()
         self.refused = False
         self.acks: list[Ack] = []
+        self.first_ack_at = 0.0
         self.connect_started = time.monotonic()
 
     def serve(self) -> tuple[bool, str | None]:
@@ -300,7 +305,7 @@ class _Session:
             pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
             want_write = [sock] if client.want_write() else []
             readable, writable, _ = select.select(
-                [sock, link._wake_r], want_write, [], 0.0 if pending else 1.0
+                [sock, link._wake_r], want_write, [], 0.0 if pending else self._select_timeout_s()
             )
             if link._wake_r in readable:
                 with contextlib.suppress(BlockingIOError, OSError):
@@ -314,7 +319,7 @@ class _Session:
                 rc = client.loop_write()
             if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 rc = client.loop_misc()
-            self._flush_acks()
+            self._flush_acks(force=self.ended)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self.error = self.error or (
                     f"Connection to MQTT broker {link._where()} lost: {mqtt.error_string(rc)}"
@@ -329,6 +334,7 @@ class _Session:
                     f"{link._options.connect_timeout_s:g} s"
                 )
                 break
+        self._flush_acks(force=True)
         settled = self.connected and not self.refused
         if self.connected:
             with contextlib.suppress(Exception):
@@ -369,8 +375,17 @@ class _Session:
             info = client.publish(record.topic, record.payload, qos=1)
             mids[info.mid] = record.seq
 
-    def _flush_acks(self) -> None:
+    def _select_timeout_s(self) -> float:
         if self.acks:
+            return max(0.0, self.first_ack_at + _ACK_FLUSH_S - time.monotonic())
+        return 1.0
+
+    def _flush_acks(self, *, force: bool) -> None:
+        """Hand acks to the event loop in batches: one wake-up of the loop per batch."""
+        if not self.acks:
+            return
+        due = self.first_ack_at + _ACK_FLUSH_S <= time.monotonic()
+        if force or due or len(self.acks) >= _ACK_FLUSH_COUNT:
             acks, self.acks = self.acks, []
             self.link._notify(self.link._listener.acks, self.generation, acks)
 
@@ -421,6 +436,8 @@ class _Session:
             if seq == _STATUS_MID and reason_code.is_failure:
                 log.warning("Broker refused the status message: %s", reason_code)
             return
+        if not self.acks:
+            self.first_ack_at = time.monotonic()
         self.acks.append(Ack(seq, reason_code.value, str(reason_code)))
         if reason_code.is_failure and not self.refused:
             # Stop here and reconnect after a backoff: the publisher then resends from the
