@@ -12,6 +12,7 @@ from tracegate import __version__
 from tracegate.cli_cloud import cloud_app
 from tracegate.cli_config import config_app
 from tracegate.cli_decode import decode_command
+from tracegate.cli_edge import edge_app
 from tracegate.cli_sim import sim_app
 from tracegate.cli_udi import udi_app
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(udi_app, name="udi")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
+app.add_typer(edge_app, name="edge")
 app.add_typer(cloud_app, name="cloud")
 app.command("decode")(decode_command)
 

@@ -20,7 +20,7 @@ from typing import Literal, TypeVar
 
 from edge.checkpoint.facts import HoldMatch, RouteAnswer
 from protocols.codec import WireError, decode_command, encode_command
-from protocols.commands import Hold, Release, WorkOrder
+from protocols.commands import Command, Hold, Release, Shipment, WorkOrder
 from protocols.udi import Udi
 
 T = TypeVar("T")
@@ -49,6 +49,15 @@ CREATE TABLE IF NOT EXISTS decisions (
     decided_at REAL NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS decisions_unit ON decisions (checkpoint, unit_key);
+CREATE TABLE IF NOT EXISTS applied_commands (
+    command_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    applied_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shipments (
+    shipment_id TEXT PRIMARY KEY,
+    command BLOB NOT NULL
+);
 """
 
 
@@ -71,6 +80,29 @@ class OwnDecision:
     seq: int | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitFacts:
+    """What the local state knows of one unit, gathered in one trip to the state thread."""
+
+    hold_matches: tuple[HoldMatch, ...]
+    own: OwnDecision | None
+    """This checkpoint's earlier decision on the unit, if any."""
+    route: dict[str, RouteAnswer]
+    """Predecessor checkpoint -> its decision on the unit, or "unknown"."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionRow:
+    """One row of the decision index, for `tracegate edge status`."""
+
+    checkpoint: str
+    unit_key: str
+    decision: Literal["pass", "hold"]
+    seq: int | None
+    decided_at: float
+    """Unix time of the decision (or of its arrival, for a predecessor's)."""
+
+
 class LocalStateError(Exception):
     """The local state file cannot be read or written; the engine holds every unit."""
 
@@ -81,7 +113,12 @@ class LocalStateError(Exception):
 
 
 class LocalState:
-    """The edge's durable local state; one instance per agent."""
+    """The edge's durable local state; one instance per agent.
+
+    Another process (`tracegate edge workorder ...`) may write the same file while the agent
+    runs: hold-list and index lookups read the file each time, and `refresh` picks up a work
+    order changed elsewhere.
+    """
 
     def __init__(self, path: Path, *, max_decisions: int = 1_000_000) -> None:
         self._path = path
@@ -89,12 +126,17 @@ class LocalState:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-state")
         self._db: sqlite3.Connection | None = None
         self._work_order: WorkOrder | None = None
+        self._data_version = 0
 
     @classmethod
     async def open(cls, path: Path, *, max_decisions: int = 1_000_000) -> LocalState:
         state = cls(path, max_decisions=max_decisions)
         await state._run(state._open)
         return state
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     async def close(self) -> None:
         if self._db is not None:
@@ -110,32 +152,15 @@ class LocalState:
     async def set_work_order(self, order: WorkOrder | None) -> None:
         def write(db: sqlite3.Connection) -> None:
             with db:
-                db.execute("DELETE FROM work_order")
-                if order is not None:
-                    db.execute("INSERT INTO work_order VALUES (1, ?)", (encode_command(order),))
+                _write_work_order(db, order)
 
         await self._with_db(write)
         self._work_order = order
 
     async def add_hold(self, hold: Hold) -> None:
-        keys = [
-            (f"{u.di}/S/{u.serial}" if u.serial else _lot_key(u.di, u.lot or ""), "unit")
-            for u in hold.scope.units
-        ]
-        keys += [(_lot_key(lot.di, lot.lot), "lot") for lot in hold.scope.lots]
-        keys += [(f"{di}/D", "di") for di in hold.scope.dis]
-
         def write(db: sqlite3.Connection) -> None:
             with db:
-                db.execute(
-                    "INSERT OR REPLACE INTO holds VALUES (?, ?)",
-                    (hold.hold_id, encode_command(hold)),
-                )
-                db.execute("DELETE FROM hold_keys WHERE hold_id = ?", (hold.hold_id,))
-                db.executemany(
-                    "INSERT OR IGNORE INTO hold_keys VALUES (?, ?, ?)",
-                    [(key, hold.hold_id, scope) for key, scope in keys],
-                )
+                _write_hold(db, hold)
 
         await self._with_db(write)
 
@@ -144,11 +169,63 @@ class LocalState:
 
         def write(db: sqlite3.Connection) -> bool:
             with db:
-                db.execute("DELETE FROM hold_keys WHERE hold_id = ?", (release.hold_id,))
-                cur = db.execute("DELETE FROM holds WHERE hold_id = ?", (release.hold_id,))
-                return cur.rowcount > 0
+                return _write_release(db, release)
 
         return await self._with_db(write)
+
+    async def apply(self, command: Command) -> bool:
+        """Apply a command from the cloud or the CLI once; False when its `command_id` was
+        already applied (MQTT delivers at least once, so a command may arrive twice).
+
+        The command and the note that it was applied are written in one transaction.
+        """
+
+        def write(db: sqlite3.Connection) -> bool:
+            with db:
+                seen = db.execute(
+                    "SELECT 1 FROM applied_commands WHERE command_id = ?",
+                    (str(command.command_id),),
+                ).fetchone()
+                if seen is not None:
+                    return False
+                if isinstance(command, WorkOrder):
+                    _write_work_order(db, command)
+                elif isinstance(command, Hold):
+                    _write_hold(db, command)
+                elif isinstance(command, Release):
+                    _write_release(db, command)
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO shipments VALUES (?, ?)",
+                        (command.shipment_id, encode_command(command)),
+                    )
+                db.execute(
+                    "INSERT INTO applied_commands VALUES (?, ?, ?)",
+                    (str(command.command_id), command.kind, time.time()),
+                )
+                return True
+
+        applied = await self._with_db(write)
+        if applied and isinstance(command, WorkOrder):
+            self._work_order = command
+        return applied
+
+    async def refresh(self) -> bool:
+        """Reload the cached work order if another connection changed the file; True if so."""
+
+        def read(db: sqlite3.Connection) -> tuple[int, bytes | None]:
+            version = int(db.execute("PRAGMA data_version").fetchone()[0])
+            row = None
+            if version != self._data_version:
+                row = db.execute("SELECT command FROM work_order").fetchone()
+            return version, None if row is None else bytes(row[0])
+
+        version, raw = await self._with_db(read)
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        self._work_order = self._decode_work_order(raw)
+        return True
 
     async def holds(self) -> list[Hold]:
         def read(db: sqlite3.Connection) -> list[Hold]:
@@ -157,31 +234,24 @@ class LocalState:
 
         return await self._with_db(read)
 
-    async def hold_matches(self, udi: Udi) -> tuple[HoldMatch, ...]:
-        keys = [unit_key(udi), f"{udi.di}/D"]
-        if udi.lot:
-            keys.append(_lot_key(udi.di, udi.lot))
-
-        def read(db: sqlite3.Connection) -> tuple[HoldMatch, ...]:
-            marks = ",".join("?" * len(keys))
-            rows = db.execute(
-                f"SELECT k.hold_id, k.scope, h.command FROM hold_keys k JOIN holds h"
-                f" USING (hold_id) WHERE k.key IN ({marks}) ORDER BY k.hold_id",
-                keys,
-            ).fetchall()
-            matches = []
-            for hold_id, scope, raw in rows:
-                command = decode_command(raw)
-                reason = command.reason if isinstance(command, Hold) else ""
-                matches.append(HoldMatch(hold_id=hold_id, scope=scope, reason=reason))
-            return tuple(matches)
+    async def shipments(self) -> list[Shipment]:
+        def read(db: sqlite3.Connection) -> list[Shipment]:
+            rows = db.execute("SELECT command FROM shipments ORDER BY shipment_id").fetchall()
+            return [c for (raw,) in rows if isinstance(c := decode_command(raw), Shipment)]
 
         return await self._with_db(read)
+
+    async def hold_matches(self, udi: Udi) -> tuple[HoldMatch, ...]:
+        return await self._with_db(lambda db: _hold_matches(db, udi))
 
     async def record_decision(
         self, *, checkpoint: str, udi: Udi, decision: Literal["pass", "hold"], seq: int | None
     ) -> None:
-        """Remember a decision (ours, or a predecessor's seen on the broker)."""
+        """Remember a decision (ours, or a predecessor's seen on the broker).
+
+        A decision with a lower `seq` than the one stored for the unit is ignored: the broker
+        may deliver an old event again after a correction that superseded it.
+        """
         key = unit_key(udi)
 
         def write(db: sqlite3.Connection) -> None:
@@ -190,7 +260,9 @@ class LocalState:
                     "INSERT INTO decisions (checkpoint, unit_key, decision, seq, decided_at)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint, unit_key) DO UPDATE"
                     " SET decision = excluded.decision, seq = excluded.seq,"
-                    " decided_at = excluded.decided_at",
+                    " decided_at = excluded.decided_at"
+                    " WHERE excluded.seq IS NULL OR decisions.seq IS NULL"
+                    " OR excluded.seq >= decisions.seq",
                     (checkpoint, key, decision, seq, time.time()),
                 )
                 db.execute(
@@ -201,27 +273,40 @@ class LocalState:
         await self._with_db(write)
 
     async def own_decision(self, *, checkpoint: str, udi: Udi) -> OwnDecision | None:
-        def read(db: sqlite3.Connection) -> OwnDecision | None:
-            row = db.execute(
-                "SELECT decision, seq FROM decisions WHERE checkpoint = ? AND unit_key = ?",
-                (checkpoint, unit_key(udi)),
-            ).fetchone()
-            return None if row is None else OwnDecision(row[0], row[1])
+        return await self._with_db(lambda db: _own_decision(db, checkpoint, unit_key(udi)))
+
+    async def route(self, *, predecessors: tuple[str, ...], udi: Udi) -> dict[str, RouteAnswer]:
+        return await self._with_db(lambda db: _route(db, predecessors, unit_key(udi)))
+
+    async def unit_facts(
+        self, *, checkpoint: str, predecessors: tuple[str, ...], udi: Udi
+    ) -> UnitFacts:
+        """Hold matches, this checkpoint's earlier decision and the route answers for `udi`,
+        in one trip to the state thread (the engine asks for all three on every unit)."""
+        key = unit_key(udi)
+
+        def read(db: sqlite3.Connection) -> UnitFacts:
+            return UnitFacts(
+                hold_matches=_hold_matches(db, udi),
+                own=_own_decision(db, checkpoint, key),
+                route=_route(db, predecessors, key),
+            )
 
         return await self._with_db(read)
 
-    async def route(self, *, predecessors: tuple[str, ...], udi: Udi) -> dict[str, RouteAnswer]:
-        key = unit_key(udi)
+    async def last_decisions(self, *, checkpoint: str, limit: int) -> list[DecisionRow]:
+        """The newest `limit` decisions of `checkpoint`, newest first."""
 
-        def read(db: sqlite3.Connection) -> dict[str, RouteAnswer]:
-            answers: dict[str, RouteAnswer] = {}
-            for checkpoint in predecessors:
-                row = db.execute(
-                    "SELECT decision FROM decisions WHERE checkpoint = ? AND unit_key = ?",
-                    (checkpoint, key),
-                ).fetchone()
-                answers[checkpoint] = "unknown" if row is None else row[0]
-            return answers
+        def read(db: sqlite3.Connection) -> list[DecisionRow]:
+            rows = db.execute(
+                "SELECT unit_key, decision, seq, decided_at FROM decisions"
+                " WHERE checkpoint = ? ORDER BY n DESC LIMIT ?",
+                (checkpoint, limit),
+            ).fetchall()
+            return [
+                DecisionRow(checkpoint=checkpoint, unit_key=k, decision=d, seq=s, decided_at=t)
+                for k, d, s, t in rows
+            ]
 
         return await self._with_db(read)
 
@@ -229,21 +314,28 @@ class LocalState:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            # The CLI may write while the agent runs; wait for its short transaction.
+            db.execute("PRAGMA busy_timeout=2000")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(_SCHEMA)
             db.isolation_level = "DEFERRED"
             row = db.execute("SELECT command FROM work_order").fetchone()
+            self._data_version = int(db.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
             raise LocalStateError(self._path, str(exc)) from exc
         self._db = db
-        if row is not None:
-            try:
-                command = decode_command(row[0])
-            except WireError as exc:
-                raise LocalStateError(self._path, f"stored work order unreadable: {exc}") from exc
-            self._work_order = command if isinstance(command, WorkOrder) else None
+        self._work_order = self._decode_work_order(None if row is None else bytes(row[0]))
+
+    def _decode_work_order(self, raw: bytes | None) -> WorkOrder | None:
+        if raw is None:
+            return None
+        try:
+            command = decode_command(raw)
+        except WireError as exc:
+            raise LocalStateError(self._path, f"stored work order unreadable: {exc}") from exc
+        return command if isinstance(command, WorkOrder) else None
 
     async def _with_db(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -258,3 +350,69 @@ class LocalState:
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+
+def _write_work_order(db: sqlite3.Connection, order: WorkOrder | None) -> None:
+    db.execute("DELETE FROM work_order")
+    if order is not None:
+        db.execute("INSERT INTO work_order VALUES (1, ?)", (encode_command(order),))
+
+
+def _write_hold(db: sqlite3.Connection, hold: Hold) -> None:
+    keys = [
+        (f"{u.di}/S/{u.serial}" if u.serial else _lot_key(u.di, u.lot or ""), "unit")
+        for u in hold.scope.units
+    ]
+    keys += [(_lot_key(lot.di, lot.lot), "lot") for lot in hold.scope.lots]
+    keys += [(f"{di}/D", "di") for di in hold.scope.dis]
+    db.execute("INSERT OR REPLACE INTO holds VALUES (?, ?)", (hold.hold_id, encode_command(hold)))
+    db.execute("DELETE FROM hold_keys WHERE hold_id = ?", (hold.hold_id,))
+    db.executemany(
+        "INSERT OR IGNORE INTO hold_keys VALUES (?, ?, ?)",
+        [(key, hold.hold_id, scope) for key, scope in keys],
+    )
+
+
+def _write_release(db: sqlite3.Connection, release: Release) -> bool:
+    db.execute("DELETE FROM hold_keys WHERE hold_id = ?", (release.hold_id,))
+    cur = db.execute("DELETE FROM holds WHERE hold_id = ?", (release.hold_id,))
+    return cur.rowcount > 0
+
+
+def _hold_matches(db: sqlite3.Connection, udi: Udi) -> tuple[HoldMatch, ...]:
+    keys = [unit_key(udi), f"{udi.di}/D"]
+    if udi.lot:
+        keys.append(_lot_key(udi.di, udi.lot))
+    marks = ",".join("?" * len(keys))
+    rows = db.execute(
+        f"SELECT k.hold_id, k.scope, h.command FROM hold_keys k JOIN holds h"
+        f" USING (hold_id) WHERE k.key IN ({marks}) ORDER BY k.hold_id",
+        keys,
+    ).fetchall()
+    matches = []
+    for hold_id, scope, raw in rows:
+        command = decode_command(raw)
+        reason = command.reason if isinstance(command, Hold) else ""
+        matches.append(HoldMatch(hold_id=hold_id, scope=scope, reason=reason))
+    return tuple(matches)
+
+
+def _own_decision(db: sqlite3.Connection, checkpoint: str, key: str) -> OwnDecision | None:
+    row = db.execute(
+        "SELECT decision, seq FROM decisions WHERE checkpoint = ? AND unit_key = ?",
+        (checkpoint, key),
+    ).fetchone()
+    return None if row is None else OwnDecision(row[0], row[1])
+
+
+def _route(
+    db: sqlite3.Connection, predecessors: tuple[str, ...], key: str
+) -> dict[str, RouteAnswer]:
+    answers: dict[str, RouteAnswer] = {}
+    for checkpoint in predecessors:
+        row = db.execute(
+            "SELECT decision FROM decisions WHERE checkpoint = ? AND unit_key = ?",
+            (checkpoint, key),
+        ).fetchone()
+        answers[checkpoint] = "unknown" if row is None else row[0]
+    return answers

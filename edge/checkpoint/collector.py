@@ -1,0 +1,106 @@
+"""The read windows on the event loop: reads come in, windows wait for theirs.
+
+`ReadWindows` decides what belongs where; `ReadCollector` wakes the windows waiting on it
+when a read arrives, and tells the engine about windows that unsolicited reads open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from edge.checkpoint.window import ReadWindows, Sweep, Window
+from edge.reads import CodeRead
+
+log = logging.getLogger("edge.checkpoint")
+
+
+class ReadCollector:
+    """Reads from every source of a checkpoint, handed to the windows waiting for them."""
+
+    def __init__(
+        self,
+        windows: ReadWindows,
+        *,
+        triggers_known_until: Callable[[], float],
+        settle_poll_s: float,
+        reads_trigger: Callable[[], bool],
+        settle_s: float,
+    ) -> None:
+        """`triggers_known_until()` is the monotonic time of the latest trigger poll (+inf
+        without a trigger input); `reads_trigger()` says whether an unclaimed read opens a
+        window now (always where reads are the trigger; while the trigger link is down
+        elsewhere, so units passing meanwhile are still recorded, and held)."""
+        self.windows = windows
+        self._known_until = triggers_known_until
+        self._settle_poll_s = settle_poll_s
+        self._reads_trigger = reads_trigger
+        self._settle_s = settle_s
+        self._changed = asyncio.Event()
+        self.on_open: Callable[[Window], None] = lambda window: None
+        self.on_sweep: Callable[[Sweep], None] = lambda sweep: None
+        self.dropped = 0
+        """Unclaimed reads dropped to stay within the bound (nobody triggered for them)."""
+
+    def add(self, read: CodeRead) -> None:
+        """A read from any source; wakes the windows and, where reads trigger, opens one."""
+        dropped = self.windows.add(read)
+        if dropped is not None:
+            self.dropped += 1
+            log.warning("read dropped, no trigger came for it: %r", dropped.text)
+        if self._reads_trigger() and self._settle_s <= 0:
+            self.sweep()
+        self._notify()
+
+    def sweep(self) -> Sweep:
+        """Open windows for unsolicited reads, find orphans and late reads."""
+        sweep = self.windows.sweep(
+            time.monotonic(), open_by_read=self._reads_trigger(), settle_s=self._settle_s
+        )
+        for window in sweep.opened:
+            self.on_open(window)
+        if sweep.orphans or sweep.late:
+            self.on_sweep(sweep)
+        return sweep
+
+    async def run_sweeps(self, *, period_s: float) -> None:
+        """Sweep every `period_s`, and at once after each read."""
+        while True:
+            await self._wait(period_s)
+            self.sweep()
+
+    async def collect(self, window: Window) -> tuple[CodeRead, ...]:
+        """Wait until `window` is complete or has ended; close it and return its reads."""
+        while True:
+            now_s = time.monotonic()
+            known_s = math.inf if window.by_read else self._known_until()
+            if now_s >= window.end_s or self.windows.complete(
+                window, triggers_known_until_s=known_s
+            ):
+                reads = self.windows.close(window)
+                self._notify()
+                return reads
+            wait_s = window.end_s - now_s
+            if self.windows.sources <= self.windows.reported(window):
+                # Every source is in; only the trigger poll that settles the reads is missing.
+                wait_s = min(wait_s, self._settle_poll_s)
+            await self._wait(wait_s)
+
+    def attach(self, window: Window, source: str, reads: list[CodeRead]) -> None:
+        self.windows.attach(window, source, reads)
+        self._notify()
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+    async def _wait(self, timeout_s: float) -> None:
+        event = self._changed
+        try:
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                await event.wait()
+        except TimeoutError:
+            pass

@@ -1,0 +1,569 @@
+"""The checkpoint engine: one unit's path from trigger to output and record.
+
+    trigger -> reads of the window -> identify -> PLC snapshot -> facts -> rules -> decision
+    hold: reject output at once, then the record (a hold needs no permission)
+    pass: the record committed to the outbox first, then the pass output, read back
+    a pass output that does not verify: reject, line stop, alarm, and a correction event
+    not decided by the deadline: hold
+
+A pass is recorded before its output is written (record before release), so its event says
+`interlock.written = false`: the output is written after. Only a failure is recorded later,
+as a correction naming the pass event. Units are inspected concurrently (a no-read waits
+out its window while the next unit is decided); the facts and rules of one unit at a time
+run under a lock, so two reads of one serial can never both pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from collections import Counter, OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import msgspec
+
+from edge.adapters.plc_types import Sample, TriggerEdge
+from edge.checkpoint.collector import ReadCollector
+from edge.checkpoint.facts import Facts, Identification
+from edge.checkpoint.identify import identify
+from edge.checkpoint.interlock import Alarm, Interlock, OutputWrite
+from edge.checkpoint.record import Station, inspected_event, snapshot_parameters
+from edge.checkpoint.rules import evaluate
+from edge.checkpoint.state import LocalState, LocalStateError, OwnDecision, UnitFacts, unit_key
+from edge.checkpoint.window import Sweep, Window
+from edge.outbox import CommittedEvent, OutboxError, OutboxFull
+from edge.reads import CodeRead
+from protocols.config.plc import RegisterConfig
+from protocols.config.rules import RulesConfig
+from protocols.events import Event, InterlockResult, Reason, UnitInspected
+from protocols.ids import uuid7
+from protocols.parts import Decision
+from protocols.udi import Udi
+
+log = logging.getLogger("edge.checkpoint")
+
+_RECENT_UNITS = 4096
+_WARM_UP_UDIS = ("0109506000134352172512001012345\x1d21SN1", "+A99912345/$$52001510X33")
+
+
+class EventSink(Protocol):
+    """Where records go: the outbox."""
+
+    async def commit(self, event: Event) -> CommittedEvent: ...
+
+
+class ProcessValues(Protocol):
+    """The PLC's latest polled values."""
+
+    def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Sample]: ...
+
+
+TriggeredSource = Callable[[float, float], Awaitable[list[CodeRead]]]
+"""`reads(trigger_monotonic_s, window_ms)` of a source that decodes around each trigger."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineSettings:
+    station: Station
+    rules: RulesConfig
+    predecessors: tuple[str, ...] = ()
+    registers: tuple[RegisterConfig, ...] = ()
+    timezone: dt.tzinfo = dt.UTC
+    """The site's zone: expiry and shelf life count its days."""
+
+    @classmethod
+    def for_site(
+        cls,
+        station: Station,
+        *,
+        rules: RulesConfig,
+        predecessors: tuple[str, ...],
+        registers: tuple[RegisterConfig, ...],
+        timezone: str,
+    ) -> EngineSettings:
+        return cls(
+            station=station,
+            rules=rules,
+            predecessors=predecessors,
+            registers=registers,
+            timezone=zoneinfo.ZoneInfo(timezone),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """The rules' answer on one unit, with what it was based on."""
+
+    reads: tuple[CodeRead, ...]
+    identification: Identification
+    facts: Facts | None
+    reasons: tuple[Reason, ...]
+
+    @property
+    def decision(self) -> Decision:
+        return "hold" if self.reasons else "pass"
+
+    @property
+    def udi(self) -> Udi | None:
+        return self.identification.udi
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What happened to one unit, for counters, the status page and the bench."""
+
+    window: int
+    trigger_s: float
+    inputs_s: float
+    """When the window closed (every read in, or the window over)."""
+    decision: Decision
+    """The final decision (a corrected pass is a hold)."""
+    reasons: tuple[str, ...]
+    unit: str | None
+    """`unit_key` of the UDI, if one was read."""
+    seq: int | None
+    """Outbox seq of the (last) event recorded for the unit; None if none could be."""
+    output: InterlockResult | None
+    output_acked_s: float | None
+    """When the PLC acknowledged the decision's output."""
+    corrected: bool = False
+
+
+@dataclass(slots=True)
+class EngineCounters:
+    units: int = 0
+    passed: int = 0
+    held: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    corrections: int = 0
+    unrecorded: int = 0
+    """Decisions that could not be recorded (always holds)."""
+    orphan_reads: int = 0
+    late_reads: int = 0
+
+
+class CheckpointEngine:
+    """Decides pass or hold for each unit at one checkpoint and makes the PLC act on it."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        state: LocalState,
+        outbox: EventSink,
+        collector: ReadCollector,
+        plc: ProcessValues | None = None,
+        interlock: Interlock | None = None,
+        links_down: Callable[[], tuple[str, ...]] = tuple,
+        alarm: Alarm,
+        triggered_sources: Mapping[str, TriggeredSource] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._state = state
+        self._outbox = outbox
+        self._collector = collector
+        self._plc = plc
+        self._interlock = interlock
+        self._links_down = links_down
+        self._alarm = alarm
+        self._triggered = dict(triggered_sources or {})
+        self._register_names = tuple(r.name for r in settings.registers)
+        self._decide_lock = asyncio.Lock()
+        self._recent: OrderedDict[str, OwnDecision] = OrderedDict()
+        self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._accepting = True
+        self.counters = EngineCounters()
+        self.last: deque[Outcome] = deque(maxlen=20)
+        self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
+        collector.on_open = self.start
+        collector.on_sweep = self._count_sweep
+
+    def warm_up(self) -> None:
+        """Parse a GS1 and a HIBC UDI once: biip loads its tables on first use (about 0.3 s
+        here), which would otherwise stall the event loop on the first unit."""
+        for text in _WARM_UP_UDIS:
+            identify(
+                (
+                    CodeRead(
+                        text=text,
+                        symbology_id=None,
+                        source_kind="scanner",
+                        source_name="warm-up",
+                        read_at=dt.datetime.now(dt.UTC),
+                        monotonic_s=time.monotonic(),
+                    ),
+                )
+            )
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def trigger(self, edge: TriggerEdge, *, max_lookback_s: float) -> Window | None:
+        """A photo-eye edge: open the unit's window and inspect it."""
+        if not self._accepting:
+            return None
+        lookback_s = min(edge.uncertainty_ms / 1000, max_lookback_s)
+        window = self._collector.windows.open(trigger_s=edge.monotonic_s, lookback_s=lookback_s)
+        self.start(window)
+        return window
+
+    def start(self, window: Window) -> None:
+        """Inspect the unit of an open window in the background."""
+        if not self._accepting:
+            self._collector.windows.close(window)
+            return
+        task = asyncio.create_task(self.inspect(window), name=f"inspect-{window.number}")
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def drain(self, *, timeout_s: float) -> None:
+        """Stop taking triggers and wait for the units being inspected."""
+        self._accepting = False
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout_s)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def _finished(self, task: asyncio.Task[Outcome]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        if (exc := task.exception()) is not None:
+            log.error("inspection failed", exc_info=exc)
+            return
+        outcome = task.result()
+        self.last.append(outcome)
+        self.on_outcome(outcome)
+
+    def _count_sweep(self, sweep: Sweep) -> None:
+        self.counters.orphan_reads += len(sweep.orphans)
+        self.counters.late_reads += len(sweep.late)
+        for read in sweep.orphans:
+            log.warning(
+                "read without a trigger, not judged: %r from %s", read.text, read.source_name
+            )
+
+    # --- one unit -----------------------------------------------------------------------------
+
+    async def inspect(self, window: Window) -> Outcome:
+        """The whole path of one unit; returns what happened to it."""
+        occurred_at = dt.datetime.now(dt.UTC) - dt.timedelta(
+            seconds=max(0.0, time.monotonic() - window.trigger_s)
+        )
+        attaching = [
+            asyncio.create_task(self._attach(name, source, window))
+            for name, source in self._triggered.items()
+        ]
+        try:
+            async with asyncio.timeout_at(window.deadline_s):
+                reads = await self._collector.collect(window)
+                inputs_s = time.monotonic()
+                verdict = await self._decide(reads)
+        except TimeoutError:
+            reads = self._collector.windows.close(window)
+            inputs_s = time.monotonic()
+            verdict = self._late(reads, window)
+        finally:
+            for task in attaching:
+                task.cancel()
+        if verdict.decision == "hold":
+            outcome = await self._hold(window, verdict, occurred_at, inputs_s)
+        else:
+            outcome = await self._pass(window, verdict, occurred_at, inputs_s)
+        self._count(outcome)
+        return outcome
+
+    async def _attach(self, name: str, source: TriggeredSource, window: Window) -> None:
+        try:
+            reads = await source(window.trigger_s, window.end_s - window.start_s)
+        except Exception as exc:  # a source that fails reports nothing; the unit is held
+            log.warning("source %s failed for window %d: %s", name, window.number, exc)
+            reads = []
+        self._collector.attach(window, name, reads)
+
+    async def _decide(self, reads: tuple[CodeRead, ...]) -> Verdict:
+        settings = self.settings
+        identification = identify(reads)
+        udi = identification.udi
+        samples = self._plc.snapshot(self._register_names) if self._plc is not None else {}
+        parameters = snapshot_parameters(settings.registers, samples)
+        extra: list[Reason] = []
+        async with self._decide_lock:
+            unit = UnitFacts(hold_matches=(), own=None, route={})
+            if udi is not None:
+                try:
+                    unit = await self._state.unit_facts(
+                        checkpoint=settings.station.checkpoint,
+                        predecessors=settings.predecessors,
+                        udi=udi,
+                    )
+                except LocalStateError as exc:
+                    extra.append(Reason(code="state_error", text=str(exc)[:4096]))
+            own = self._recent.get(unit_key(udi)) if udi is not None else None
+            own = own or unit.own
+            facts = Facts(
+                reads=reads,
+                identification=identification,
+                parameters=parameters,
+                work_order=self._state.work_order,
+                hold_matches=unit.hold_matches,
+                duplicate_of_seq=(own.seq or 0) if own and own.decision == "pass" else None,
+                route=unit.route,
+                links_down=self._links_down(),
+                today=dt.datetime.now(settings.timezone).date(),
+            )
+            reasons = (*evaluate(facts, settings.rules), *extra)
+            if udi is not None:
+                self._remember(udi, OwnDecision("hold" if reasons else "pass", None))
+        return Verdict(reads=reads, identification=identification, facts=facts, reasons=reasons)
+
+    def _late(self, reads: tuple[CodeRead, ...], window: Window) -> Verdict:
+        limit_ms = round((window.deadline_s - window.trigger_s) * 1000)
+        reason = Reason(
+            code="deadline_missed",
+            text=f"No decision within the decision deadline ({limit_ms} ms after the trigger).",
+        )
+        return Verdict(reads=reads, identification=identify(reads), facts=None, reasons=(reason,))
+
+    async def _hold(
+        self, window: Window, verdict: Verdict, occurred_at: dt.datetime, inputs_s: float
+    ) -> Outcome:
+        output = await self._hold_output(verdict.reasons)
+        event = self._event(verdict, occurred_at, "hold", verdict.reasons, output)
+        committed = await self._record(event)
+        await self._index(verdict.udi, "hold", committed)
+        return self._outcome(window, verdict, inputs_s, "hold", verdict.reasons, committed, output)
+
+    async def _pass(
+        self, window: Window, verdict: Verdict, occurred_at: dt.datetime, inputs_s: float
+    ) -> Outcome:
+        interlock = self._interlock
+        pending = None
+        if interlock is not None and interlock.has("pass"):
+            pending = InterlockResult(output="pass", written=False, verified=False)
+        event = self._event(verdict, occurred_at, "pass", (), pending)
+        commit = asyncio.ensure_future(self._outbox.commit(event))
+        done, _ = await asyncio.wait(
+            {commit}, timeout=max(0.0, window.deadline_s - time.monotonic())
+        )
+        if not done:
+            return await self._pass_too_late(window, verdict, occurred_at, inputs_s, event, commit)
+        try:
+            committed = commit.result()
+        except Exception as exc:
+            reason = _outbox_reason(exc)
+            self._alarm(reason.code, f"Unit held, its record was refused: {exc}")
+            reasons = (*verdict.reasons, reason)
+            output = await self._hold_output(reasons)
+            hold = self._event(verdict, occurred_at, "hold", reasons, output)
+            recorded = await self._record(hold)
+            await self._index(verdict.udi, "hold", recorded)
+            return self._outcome(window, verdict, inputs_s, "hold", reasons, recorded, output)
+        output = None
+        if interlock is not None and interlock.has("pass"):
+            output = await interlock.pulse("pass")
+        if output is not None and not output.ok:
+            return await self._unverified(window, verdict, inputs_s, event, committed, output)
+        await self._index(verdict.udi, "pass", committed)
+        return self._outcome(window, verdict, inputs_s, "pass", (), committed, output)
+
+    async def _pass_too_late(
+        self,
+        window: Window,
+        verdict: Verdict,
+        occurred_at: dt.datetime,
+        inputs_s: float,
+        event: UnitInspected,
+        commit: asyncio.Future[CommittedEvent],
+    ) -> Outcome:
+        """The record was not durable by the deadline: hold now; once the pass record lands,
+        correct it."""
+        late = self._late(verdict.reads, window).reasons
+        output = await self._hold_output(late)
+        self._alarm("deadline_missed", "Unit held: its record was not committed by the deadline.")
+        try:
+            first = await commit
+        except Exception as exc:
+            reasons = (*late, _outbox_reason(exc))
+            hold = self._event(verdict, occurred_at, "hold", reasons, output)
+            recorded = await self._record(hold)
+            await self._index(verdict.udi, "hold", recorded)
+            return self._outcome(window, verdict, inputs_s, "hold", reasons, recorded, output)
+        correction = _correction(event, late, output.record if output else None)
+        recorded = await self._record(correction) or first
+        await self._index(verdict.udi, "hold", recorded)
+        return self._outcome(
+            window, verdict, inputs_s, "hold", late, recorded, output, corrected=True
+        )
+
+    async def _unverified(
+        self,
+        window: Window,
+        verdict: Verdict,
+        inputs_s: float,
+        event: UnitInspected,
+        committed: CommittedEvent,
+        output: OutputWrite,
+    ) -> Outcome:
+        """The pass output did not take (or could not be read back): the unit is held, the
+        line is stopped, and the pass record is corrected."""
+        assert self._interlock is not None
+        problem = output.record.error or "not verified"
+        reason = Reason(
+            code="interlock_unverified",
+            text=f"The pass output was not verified ({problem}); the unit is held and the line"
+            f" stopped. Corrects event seq {committed.seq}.",
+        )
+        await self._hold_output((reason,))
+        await self._interlock.request_line_stop(f"pass output not verified: {problem}")
+        self._alarm("interlock_unverified", f"Pass output not verified: {problem}")
+        recorded = await self._record(_correction(event, (reason,), output.record)) or committed
+        await self._index(verdict.udi, "hold", recorded)
+        return self._outcome(
+            window, verdict, inputs_s, "hold", (reason,), recorded, output, corrected=True
+        )
+
+    # --- outputs and records ------------------------------------------------------------------
+
+    async def _hold_output(self, reasons: Sequence[Reason]) -> OutputWrite | None:
+        interlock = self._interlock
+        if interlock is None or not interlock.has("reject"):
+            return None
+        output = await interlock.pulse("reject")
+        if not output.ok:
+            codes = ", ".join(r.code for r in reasons)
+            await interlock.request_line_stop(
+                f"a held unit ({codes}) could not be rejected: {output.record.error}"
+            )
+        return output
+
+    def _event(
+        self,
+        verdict: Verdict,
+        occurred_at: dt.datetime,
+        decision: Decision,
+        reasons: Sequence[Reason],
+        output: OutputWrite | InterlockResult | None,
+    ) -> UnitInspected:
+        facts = verdict.facts
+        order = facts.work_order if facts is not None else self._state.work_order
+        record = output.record if isinstance(output, OutputWrite) else output
+        return inspected_event(
+            self.settings.station,
+            occurred_at=occurred_at,
+            reads=verdict.reads,
+            udi=verdict.udi,
+            parameters=facts.parameters if facts is not None else (),
+            decision=decision,
+            reasons=reasons,
+            work_order=order.work_order if order is not None else None,
+            interlock=record,
+        )
+
+    async def _record(self, event: UnitInspected) -> CommittedEvent | None:
+        """Commit a hold or a correction; a refusal is an alarm (the unit is held anyway)."""
+        try:
+            return await self._outbox.commit(event)
+        except Exception as exc:
+            self.counters.unrecorded += 1
+            code = _outbox_reason(exc).code
+            self._alarm(code, f"A held unit could not be recorded: {exc}")
+            return None
+
+    async def _index(
+        self, udi: Udi | None, decision: Decision, committed: CommittedEvent | None
+    ) -> None:
+        if udi is None:
+            return
+        seq = committed.seq if committed is not None else None
+        self._remember(udi, OwnDecision(decision, seq))
+        try:
+            await self._state.record_decision(
+                checkpoint=self.settings.station.checkpoint, udi=udi, decision=decision, seq=seq
+            )
+        except LocalStateError as exc:
+            log.error("decision not indexed: %s", exc)
+
+    def _remember(self, udi: Udi, own: OwnDecision) -> None:
+        key = unit_key(udi)
+        self._recent[key] = own
+        self._recent.move_to_end(key)
+        while len(self._recent) > _RECENT_UNITS:
+            self._recent.popitem(last=False)
+
+    def _outcome(
+        self,
+        window: Window,
+        verdict: Verdict,
+        inputs_s: float,
+        decision: Decision,
+        reasons: Sequence[Reason],
+        committed: CommittedEvent | None,
+        output: OutputWrite | None,
+        *,
+        corrected: bool = False,
+    ) -> Outcome:
+        udi = verdict.udi
+        return Outcome(
+            window=window.number,
+            trigger_s=window.trigger_s,
+            inputs_s=inputs_s,
+            decision=decision,
+            reasons=tuple(r.code for r in reasons),
+            unit=unit_key(udi) if udi is not None else None,
+            seq=committed.seq if committed is not None else None,
+            output=output.record if output is not None else None,
+            output_acked_s=output.acked_monotonic_s if output is not None else None,
+            corrected=corrected,
+        )
+
+    def _count(self, outcome: Outcome) -> None:
+        counters = self.counters
+        counters.units += 1
+        if outcome.decision == "pass":
+            counters.passed += 1
+        else:
+            counters.held += 1
+        counters.reasons.update(outcome.reasons)
+        counters.corrections += outcome.corrected
+        log.info(
+            "unit %s: %s",
+            outcome.unit or "unidentified",
+            outcome.decision,
+            extra={
+                "unit": outcome.unit,
+                "decision": outcome.decision,
+                "reasons": ",".join(outcome.reasons),
+                "seq": outcome.seq,
+                "window": outcome.window,
+            },
+        )
+
+
+def _outbox_reason(exc: BaseException) -> Reason:
+    if isinstance(exc, OutboxFull):
+        return Reason(code="outbox_full", text=f"The outbox is full: {exc}"[:4096])
+    if isinstance(exc, OutboxError):
+        return Reason(code="outbox_error", text=f"The outbox failed: {exc}"[:4096])
+    return Reason(code="outbox_error", text=f"The event could not be recorded: {exc!r}"[:4096])
+
+
+def _correction(
+    first: UnitInspected, reasons: Sequence[Reason], output: InterlockResult | None
+) -> UnitInspected:
+    """A hold event that corrects `first` (append only: `first` itself is never changed)."""
+    return msgspec.structs.replace(
+        first,
+        event_id=uuid7(),
+        corrects=first.event_id,
+        occurred_at=dt.datetime.now(dt.UTC),
+        decision="hold",
+        reasons=tuple(reasons),
+        interlock=output,
+    )

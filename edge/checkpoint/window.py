@@ -1,0 +1,209 @@
+"""Which reads belong to which unit: read windows around triggers (pure; monotonic seconds).
+
+A trigger (a photo-eye edge, or an unsolicited read on a checkpoint without one) opens a
+window from `start_s` to `end_s`. A read belongs to the window with the latest start at or
+before the read whose end is not yet past it: on a line the reader sees a unit after the
+photo-eye does, so a read is the latest unit's. A window reaches back before its trigger
+by the trigger's polling gap (the edge happened somewhere in it, and a fast reader may
+answer before the poll that sees the edge).
+
+The window is the longest the engine waits, not a fixed delay: it closes as soon as every
+source of the checkpoint has reported and the read is *settled*, meaning the trigger input
+has been polled after the read without a new edge, so no later unit can still claim it.
+Waiting out a 120 ms window on every unit would put the window, not the Modbus round trip
+and the outbox commit, on every unit's latency.
+
+Reads that no window takes are kept for `settle_s` (a trigger may still come for them) and
+are then orphans, or, where reads are the trigger, open a window of their own. Reads that
+arrive for a window already closed (a double read, a late second scanner) are late: they
+were not part of the decision and are only counted.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from edge.reads import CodeRead
+
+
+@dataclass(slots=True, eq=False, kw_only=True)
+class Window:
+    """The reads of one unit, collected between `start_s` and `end_s`."""
+
+    number: int
+    """Windows opened by this collector, from 1."""
+    trigger_s: float
+    """When the unit was seen: the poll that saw the photo-eye edge, or the first read."""
+    start_s: float
+    end_s: float
+    deadline_s: float
+    """When a decision not yet made becomes a hold."""
+    by_read: bool
+    """Opened by an unsolicited read rather than a trigger edge."""
+    reported: set[str] = field(default_factory=set)
+    """Sources that delivered for this window directly (a camera decoding around the
+    trigger), with or without reads."""
+    attached: list[CodeRead] = field(default_factory=list)
+    """Reads those sources delivered."""
+    closed: bool = False
+    reads: tuple[CodeRead, ...] = ()
+    """The reads the window took when it closed, in arrival order."""
+
+    def covers(self, at_s: float) -> bool:
+        return self.start_s <= at_s <= self.end_s
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """What a sweep of the unclaimed reads found."""
+
+    opened: tuple[Window, ...] = ()
+    """Windows opened by unsolicited reads."""
+    orphans: tuple[CodeRead, ...] = ()
+    """Reads no trigger came for."""
+    late: tuple[tuple[CodeRead, Window], ...] = ()
+    """Reads that arrived for a window already closed."""
+
+
+class ReadWindows:
+    """The unclaimed reads and the windows they may belong to."""
+
+    def __init__(
+        self,
+        *,
+        sources: Collection[str],
+        read_window_s: float,
+        deadline_s: float,
+        keep_closed_s: float = 2.0,
+        max_unclaimed: int = 1000,
+    ) -> None:
+        if read_window_s <= 0 or deadline_s <= read_window_s:
+            raise ValueError(
+                f"Read windows: expected 0 < read_window_s < deadline_s, got {read_window_s} "
+                f"and {deadline_s}"
+            )
+        self.sources = frozenset(sources)
+        self.read_window_s = read_window_s
+        self.deadline_s = deadline_s
+        self.keep_closed_s = keep_closed_s
+        self.max_unclaimed = max_unclaimed
+        self._unclaimed: list[CodeRead] = []
+        self._keys: list[float] = []
+        self._windows: list[Window] = []
+        self._opened = 0
+
+    @property
+    def unclaimed(self) -> tuple[CodeRead, ...]:
+        return tuple(self._unclaimed)
+
+    @property
+    def open_windows(self) -> tuple[Window, ...]:
+        return tuple(w for w in self._windows if not w.closed)
+
+    def add(self, read: CodeRead) -> CodeRead | None:
+        """Keep a read until a window takes it; returns the oldest read dropped to stay
+        within `max_unclaimed`, if any."""
+        index = bisect.bisect_right(self._keys, read.monotonic_s)
+        self._keys.insert(index, read.monotonic_s)
+        self._unclaimed.insert(index, read)
+        if len(self._unclaimed) > self.max_unclaimed:
+            self._keys.pop(0)
+            return self._unclaimed.pop(0)
+        return None
+
+    def open(self, *, trigger_s: float, lookback_s: float = 0.0, by_read: bool = False) -> Window:
+        """A window for a unit seen at `trigger_s`, reaching `lookback_s` before it."""
+        self._opened += 1
+        window = Window(
+            number=self._opened,
+            trigger_s=trigger_s,
+            start_s=trigger_s - max(0.0, lookback_s),
+            end_s=trigger_s + self.read_window_s,
+            deadline_s=trigger_s + self.deadline_s,
+            by_read=by_read,
+        )
+        self._windows.append(window)
+        return window
+
+    def attach(self, window: Window, source: str, reads: Iterable[CodeRead]) -> None:
+        """Reads a source delivered for this window itself (a camera decoding the frames
+        around the trigger); the source counts as reported even with none."""
+        if not window.closed:
+            window.reported.add(source)
+            window.attached.extend(reads)
+
+    def owner(self, read: CodeRead) -> Window | None:
+        """The window `read` belongs to (open or recently closed), or None."""
+        best: Window | None = None
+        for window in self._windows:
+            if window.covers(read.monotonic_s) and (best is None or window.start_s > best.start_s):
+                best = window
+        return best
+
+    def candidates(self, window: Window) -> list[CodeRead]:
+        """The unclaimed reads that belong to `window` now."""
+        return [r for r in self._unclaimed if self.owner(r) is window]
+
+    def reported(self, window: Window) -> frozenset[str]:
+        """Sources that have reported for `window`."""
+        return frozenset(r.source_name for r in self.candidates(window)) | window.reported
+
+    def complete(self, window: Window, *, triggers_known_until_s: float) -> bool:
+        """Every source has reported, and no trigger can still come for the reads: the
+        trigger input was polled after the newest of them (`triggers_known_until_s`)."""
+        reads = self.candidates(window)
+        if not self.sources <= (frozenset(r.source_name for r in reads) | window.reported):
+            return False
+        newest_s = max((r.monotonic_s for r in reads), default=-math.inf)
+        return window.by_read or newest_s <= triggers_known_until_s
+
+    def close(self, window: Window) -> tuple[CodeRead, ...]:
+        """Close `window`, taking its reads out of the unclaimed ones."""
+        if window.closed:
+            return window.reads
+        taken = self.candidates(window)
+        taken_ids = {id(r) for r in taken}
+        keep = [
+            (k, r)
+            for k, r in zip(self._keys, self._unclaimed, strict=True)
+            if id(r) not in taken_ids
+        ]
+        self._keys = [k for k, _ in keep]
+        self._unclaimed = [r for _, r in keep]
+        reads = sorted([*taken, *window.attached], key=lambda r: r.monotonic_s)
+        window.closed = True
+        window.reads = tuple(reads)
+        return window.reads
+
+    def sweep(self, now_s: float, *, open_by_read: bool, settle_s: float) -> Sweep:
+        """Sort out the unclaimed reads no open window will take.
+
+        A read older than `settle_s` that no window covers opens a window of its own when
+        `open_by_read` (later reads of it then join it), else it is an orphan. A read of a
+        closed window is late. Closed windows are forgotten `keep_closed_s` after their end.
+        """
+        opened: list[Window] = []
+        orphans: list[CodeRead] = []
+        late: list[tuple[CodeRead, Window]] = []
+        kept_keys: list[float] = []
+        kept: list[CodeRead] = []
+        for key, read in zip(self._keys, self._unclaimed, strict=True):
+            owner = self.owner(read)
+            if owner is not None and owner.closed:
+                late.append((read, owner))
+                continue
+            if owner is None and now_s - read.monotonic_s >= settle_s:
+                if open_by_read:
+                    opened.append(self.open(trigger_s=read.monotonic_s, by_read=True))
+                else:
+                    orphans.append(read)
+                    continue
+            kept_keys.append(key)
+            kept.append(read)
+        self._keys, self._unclaimed = kept_keys, kept
+        horizon_s = now_s - self.keep_closed_s
+        self._windows = [w for w in self._windows if not (w.closed and w.end_s < horizon_s)]
+        return Sweep(opened=tuple(opened), orphans=tuple(orphans), late=tuple(late))
