@@ -62,6 +62,7 @@ class CommandPublisher:
         self._wake = asyncio.Event()
         self._client: mqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def connected(self) -> bool:
@@ -71,6 +72,7 @@ class CommandPublisher:
         self._wake.set()
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         broker = self.settings.broker
         client = make_client(broker, client_id=self.client_id)
         client.on_connect = self._on_connect
@@ -116,6 +118,9 @@ class CommandPublisher:
     ) -> None:
         if not getattr(reason, "is_failure", True):
             self._connected.set()
+            if self._loop is not None:
+                # Commands queued while the broker was away go out now, not at the next poll.
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     def _on_disconnect(
         self,

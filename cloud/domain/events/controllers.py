@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from cloud.domain.errors import DomainError, UnavailableError
 from cloud.domain.events.ingest import StoreUnavailableError
@@ -32,7 +33,9 @@ class EventController(Controller):
     tags = ("events",)
 
     @post("/events", status_code=200)
-    async def post_events(self, request: Request[Any, Any, Any], runtime: Runtime) -> IngestReport:
+    async def post_events(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+    ) -> IngestReport:
         """Store a JSON array of events exactly as MQTT ingest would (same checks, idempotent).
 
         Each element is stored as sent (its bytes are what the device's hash chain covers).
@@ -72,23 +75,23 @@ class EventController(Controller):
 
     @get("/events/{event_id:uuid}")
     async def get_event(
-        self, event_query_service: EventQueryService, event_id: uuid.UUID
+        self, event_query_service: NamedDependency[EventQueryService], event_id: FromPath[uuid.UUID]
     ) -> EventOut:
         return await event_query_service.get_event(event_id)
 
     @get("/dead-letters")
     async def list_dead_letters(
         self,
-        event_query_service: EventQueryService,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        event_query_service: NamedDependency[EventQueryService],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[DeadLetterOut]:
         return await event_query_service.dead_letters(limit=limit)
 
     @get("/seq-gaps")
     async def list_seq_gaps(
         self,
-        event_query_service: EventQueryService,
-        open_only: bool = False,
-        device_id: str | None = None,
+        event_query_service: NamedDependency[EventQueryService],
+        open_only: FromQuery[bool] = False,
+        device_id: FromQuery[str | None] = None,
     ) -> list[SeqGapOut]:
         return await event_query_service.seq_gaps(open_only=open_only, device_id=device_id)

@@ -205,6 +205,7 @@ class EventIngestService:
                 received = item.incoming.received_at
                 last_seen[device_id] = max(last_seen.get(device_id, received), received)
             await mark_seen(session, last_seen)
+            refused.sort(key=lambda pair: pair[0])
             await self._dead_letter(session, [r for _, r in refused])
         for index, refusal in refused:
             outcomes[index] = Outcome("refused", None, refusal.code, refusal.reason)

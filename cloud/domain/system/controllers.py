@@ -6,6 +6,7 @@ import asyncio
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from cloud.runtime import Runtime
@@ -36,7 +37,7 @@ class HealthController(Controller):
     tags = ("system",)
 
     @get("/", cache=False)
-    async def health(self, runtime: Runtime) -> Response[Health]:
+    async def health(self, runtime: NamedDependency[Runtime]) -> Response[Health]:
         database = await _database_health(runtime)
         ingest = runtime.ingest
         broker = BrokerHealth(
@@ -52,7 +53,7 @@ class HealthController(Controller):
         return Response(body, status_code=200 if database.ok else 503)
 
 
-async def _database_health(runtime: Runtime) -> DatabaseHealth:
+async def _database_health(runtime: NamedDependency[Runtime]) -> DatabaseHealth:
     dialect = runtime.db.engine.dialect.name
     try:
         async with asyncio.timeout(2.0):

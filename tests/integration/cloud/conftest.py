@@ -11,6 +11,8 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 # Tests are not a package (pytest runs with --import-mode=importlib): put the helpers on the path.
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from cloud_helpers import Device, OwnMosquitto
 
+from cloud.app import create_app
 from cloud.db.database import Database
 from cloud.db.migrate import upgrade_database
 from cloud.db.models import Base
@@ -71,12 +74,10 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 async def empty_tables(db: Database) -> None:
     tables = [table.name for table in Base.metadata.sorted_tables]
+    # DELETE, not TRUNCATE: on tables this small it is much faster on PostgreSQL.
     async with db.engine.begin() as connection:
-        if db.is_postgres:
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                await connection.execute(text(f"DELETE FROM {table}"))
+        for table in reversed(tables):
+            await connection.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture
@@ -135,3 +136,10 @@ async def plant(db: Database, devices: dict[str, Device]) -> dict[str, Device]:
         for d in devices.values()
     )
     return devices
+
+
+@pytest.fixture
+async def client(db: Database, settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The service on the test's database and broker, through its lifespan."""
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
