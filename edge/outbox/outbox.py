@@ -47,15 +47,21 @@ class Outbox:
         max_age_s: float,
         topic_prefix: str = DEFAULT_PREFIX,
         max_batch: int = 1024,
-        check_integrity_at_open: bool = True,
+        integrity_check_max_bytes: int = 256 * 1024 * 1024,
     ) -> Outbox:
         """Open (or create) the outbox file at `path` for `device_id`.
 
         `max_bytes` bounds the encoded bytes of waiting events and `max_age_s` the age of the
         oldest one; past either, `commit` raises OutboxFull. `max_batch` caps the requests one
-        transaction takes. `check_integrity_at_open` runs SQLite's quick_check, which reads the
-        whole file (measured in bench/outbox.py); a file that fails it, or is not a database,
-        is moved aside to `<name>.corrupt-<time>` with an alarm and a new outbox started.
+        transaction takes.
+
+        A file up to `integrity_check_max_bytes` is checked (SQLite quick_check) before `open`
+        returns; a larger one, left by a long outage, is opened at once and checked on a
+        background thread, because quick_check reads the whole file (bench/outbox.py: about
+        2 s for 1.4 GB here, far longer on an SD card) and the line should not wait for it. A
+        file that is not a database or fails the check is moved aside to
+        `<name>.corrupt-<time>` (never deleted) with an alarm, and a new outbox continues the
+        chain; so is a file that SQLite reports corrupt while in use.
         Raises OutboxUnavailable when the file cannot be opened at all (no space, no
         permission, another device's outbox, a newer schema).
         """
@@ -70,7 +76,7 @@ class Outbox:
             max_bytes=max_bytes,
             max_age_s=max_age_s,
             max_batch=max_batch,
-            check_integrity=check_integrity_at_open,
+            integrity_check_max_bytes=integrity_check_max_bytes,
             loop=asyncio.get_running_loop(),
         )
         await writer.start()
@@ -155,6 +161,16 @@ class Outbox:
             finally:
                 if waiter in self._commit_waiters:
                     self._commit_waiters.remove(waiter)
+
+    async def wait_for_integrity_check(self) -> None:
+        """Return once the background integrity check of a large file, if any, has finished.
+
+        A corrupt file found by it is moved aside before any request submitted after this
+        returns is handled.
+        """
+        check = self._writer.background_check
+        if check is not None:
+            await asyncio.to_thread(check.join)
 
     def metrics(self) -> OutboxMetrics:
         """A snapshot for heartbeats and the status page; cheap (no SQL)."""

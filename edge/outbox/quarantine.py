@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ChainHead", "move_aside", "salvage_chain_head"]
+__all__ = ["ChainHead", "integrity_problems", "move_aside", "salvage_chain_head"]
 
 # SQLite keeps a database's WAL and shared-memory index beside it under these suffixes; they
 # move with the file, renamed so that opening the quarantined copy still finds its WAL.
@@ -68,6 +68,25 @@ def salvage_chain_head(path: Path) -> ChainHead | None:
         return None
     finally:
         conn.close()
+
+
+def integrity_problems(path: Path) -> list[str]:
+    """Run SQLite's quick_check on a read-only connection; [] when the file is sound.
+
+    Safe beside the writer (WAL readers do not block it); reads the whole file.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return [f"cannot open for the integrity check: {exc}"]
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [f"{getattr(exc, 'sqlite_errorname', 'error')}: {exc}"]
+    finally:
+        conn.close()
+    problems = [str(row[0]) for row in rows]
+    return [] if problems == ["ok"] else problems
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -16,7 +16,7 @@ from edge.outbox.quarantine import ChainHead, move_aside, salvage_chain_head
 from edge.outbox.records import OutboxAlarm, OutboxRecord
 from edge.outbox.schema import CONNECTION_PRAGMAS, CREATE_STATEMENTS, SCHEMA_VERSION
 
-__all__ = ["AppendRow", "OutboxStore", "StoreState", "unavailable_from"]
+__all__ = ["AppendRow", "OutboxStore", "StoreState", "is_corruption", "unavailable_from"]
 
 log = logging.getLogger("edge.outbox")
 
@@ -75,22 +75,24 @@ class OutboxStore:
         moved_to = move_aside(path, now=now())
         head = salvage_chain_head(moved_to)
         store = cls._open(path, device_id=device_id, check_integrity=False, seed=head)
-        if head is None:
-            continuation = "its chain head could not be read, so seq restarts at 1"
-        else:
-            stranded = (
-                f"events from seq {head.waiting_from_seq} to {head.last_seq} may be stranded in it"
-                if head.waiting_from_seq is not None
-                else "no event was waiting in it"
-            )
-            continuation = f"seq continues from {head.last_seq + 1}; {stranded}"
-        message = (
-            f"Outbox {path} was unreadable ({problem}); moved aside to {moved_to.name} "
-            f"(kept, never deleted) and a new outbox started: {continuation}"
+        return store, [_corrupt_alarm(path, f"was unreadable ({problem})", moved_to, head, now())]
+
+    def restart_fresh(
+        self, *, device_id: str, problem: str, now: Callable[[], dt.datetime]
+    ) -> tuple[OutboxStore, OutboxAlarm]:
+        """Move this (corrupt) file aside and continue the chain in a new one.
+
+        The chain head is known in memory, so the new file continues exactly where this one
+        stopped; the events still waiting in the old file show as a gap until recovered by hand.
+        """
+        state = self.state
+        self.close()
+        moved_to = move_aside(self.path, now=now())
+        head = ChainHead(
+            last_seq=state.last_seq, head_hash=state.head_hash, waiting_from_seq=state.oldest_seq
         )
-        log.error(message)
-        alarm = OutboxAlarm(code="outbox_corrupt", message=message, raised_at=now())
-        return store, [alarm]
+        store = OutboxStore._open(self.path, device_id=device_id, check_integrity=False, seed=head)
+        return store, _corrupt_alarm(self.path, f"failed ({problem})", moved_to, head, now())
 
     @classmethod
     def _open(
@@ -286,6 +288,31 @@ def _read_state(conn: sqlite3.Connection, path: Path, device_id: str) -> StoreSt
     if oldest is not None:
         state = replace(state, oldest_seq=oldest[0], oldest_committed_ms=oldest[1])
     return state
+
+
+def _corrupt_alarm(
+    path: Path, what: str, moved_to: Path, head: ChainHead | None, at: dt.datetime
+) -> OutboxAlarm:
+    if head is None:
+        continuation = "its chain head could not be read, so seq restarts at 1"
+    else:
+        stranded = (
+            f"events from seq {head.waiting_from_seq} to {head.last_seq} may be stranded in it"
+            if head.waiting_from_seq is not None
+            else "no event was waiting in it"
+        )
+        continuation = f"seq continues from {head.last_seq + 1}; {stranded}"
+    message = (
+        f"Outbox {path} {what}; moved aside to {moved_to.name} (kept, never deleted) and a new "
+        f"outbox started: {continuation}"
+    )
+    log.error(message)
+    return OutboxAlarm(code="outbox_corrupt", message=message, raised_at=at)
+
+
+def is_corruption(exc: sqlite3.Error) -> bool:
+    """SQLITE_CORRUPT or SQLITE_NOTADB: the file, not the disk or the caller, is broken."""
+    return _primary(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
 
 
 def _primary(exc: sqlite3.Error) -> int:

@@ -10,6 +10,7 @@ written one transaction each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -24,6 +25,7 @@ from typing import Any, Literal
 import msgspec
 
 from edge.outbox.errors import OutboxFull, OutboxUnavailable
+from edge.outbox.quarantine import integrity_problems
 from edge.outbox.records import (
     AlarmCode,
     CommittedEvent,
@@ -31,7 +33,7 @@ from edge.outbox.records import (
     OutboxRecord,
     OutboxState,
 )
-from edge.outbox.store import AppendRow, OutboxStore, unavailable_from
+from edge.outbox.store import AppendRow, OutboxStore, is_corruption, unavailable_from
 from protocols.codec import encode_event, event_hash
 from protocols.events import Event
 
@@ -67,7 +69,15 @@ class StopRequest:
     future: asyncio.Future[None]
 
 
-Request = CommitRequest | AckRequest | PeekRequest | StopRequest
+@dataclass(slots=True)
+class RotateRequest:
+    """From the background integrity check: the file it checked is corrupt."""
+
+    problem: str
+    store_generation: int
+
+
+Request = CommitRequest | AckRequest | PeekRequest | StopRequest | RotateRequest
 _Outcome = tuple["asyncio.Future[Any]", object, BaseException | None]
 
 
@@ -82,6 +92,7 @@ class _Batch:
     commits: list[CommitRequest] = field(default_factory=list)
     acks: list[AckRequest] = field(default_factory=list)
     peeks: list[PeekRequest] = field(default_factory=list)
+    rotations: list[RotateRequest] = field(default_factory=list)
     stop: StopRequest | None = None
 
 
@@ -96,7 +107,7 @@ class OutboxWriter:
         max_bytes: int,
         max_age_s: float,
         max_batch: int,
-        check_integrity: bool,
+        integrity_check_max_bytes: int,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.path = path
@@ -104,7 +115,9 @@ class OutboxWriter:
         self._bounds = _Bounds(max_bytes=max_bytes, max_age_ms=round(max_age_s * 1000))
         self._max_age_s = max_age_s
         self._max_batch = max_batch
-        self._check_integrity = check_integrity
+        self._integrity_check_max_bytes = integrity_check_max_bytes
+        self._store_generation = 0
+        self.background_check: threading.Thread | None = None
         self._loop = loop
         self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
         self._store: OutboxStore | None = None
@@ -133,12 +146,10 @@ class OutboxWriter:
     # --- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        check_now = _file_bytes(self.path) <= self._integrity_check_max_bytes
         try:
             self._store, alarms = OutboxStore.open(
-                self.path,
-                device_id=self._device_id,
-                check_integrity=self._check_integrity,
-                now=_utc_now,
+                self.path, device_id=self._device_id, check_integrity=check_now, now=_utc_now
             )
         except BaseException as exc:  # handed to the opener; the thread ends
             failed: list[_Outcome] = [(self._opened, None, exc)]
@@ -147,10 +158,21 @@ class OutboxWriter:
         self.alarms.extend(alarms)
         opened: list[_Outcome] = [(self._opened, None, None)]
         self._loop.call_soon_threadsafe(_resolve, opened)
+        if not check_now:
+            self.background_check = threading.Thread(
+                target=self._check_in_background,
+                args=(self._store_generation,),
+                name=f"outbox-check:{self.path.name}",
+                daemon=True,
+            )
+            self.background_check.start()
         while True:
             batch = self._next_batch()
             outcomes: list[_Outcome] = []
             try:
+                for rotation in batch.rotations:
+                    if rotation.store_generation == self._store_generation:
+                        self._restart_fresh(rotation.problem)
                 self._write(batch, outcomes)
                 for peek in batch.peeks:
                     records = self._store.peek(peek.limit, after_seq=peek.after_seq)
@@ -186,6 +208,8 @@ class OutboxWriter:
                 batch.acks.append(request)
             elif isinstance(request, PeekRequest):
                 batch.peeks.append(request)
+            elif isinstance(request, RotateRequest):
+                batch.rotations.append(request)
             else:
                 batch.stop = request
                 break
@@ -241,6 +265,8 @@ class OutboxWriter:
                 outcomes.append((request.future, None, failure))
             for ack in batch.acks:
                 outcomes.append((ack.future, None, failure))
+            if is_corruption(exc):
+                self._restart_fresh(failure.reason)
             return
         self.transactions_total += 1
         for request, committed in accepted:
@@ -252,6 +278,21 @@ class OutboxWriter:
             self._enter("full", "outbox_full", str(full))
         elif appends:
             self._enter("ok", "outbox_recovered", "")
+
+    def _restart_fresh(self, problem: str) -> None:
+        self._store, alarm = self.store.restart_fresh(
+            device_id=self._device_id, problem=problem, now=_utc_now
+        )
+        self._store_generation += 1
+        self.alarms.append(alarm)
+
+    def _check_in_background(self, store_generation: int) -> None:
+        """quick_check a file too big to check before opening, beside the writer."""
+        log.info("Checking the integrity of outbox %s in the background", self.path)
+        problems = integrity_problems(self.path)
+        if problems:
+            problem = f"integrity check failed: {'; '.join(problems[:3])}"
+            self._queue.put(RotateRequest(problem, store_generation))
 
     def _refusal(
         self, pending_bytes: int, size: int, now_ms: int, batch_rows: int
@@ -294,6 +335,14 @@ class OutboxWriter:
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _file_bytes(path: Path) -> int:
+    total = 0
+    for name in (path.name, path.name + "-wal"):
+        with contextlib.suppress(OSError):
+            total += path.with_name(name).stat().st_size
+    return total
 
 
 def _count(n: int, noun: str) -> str:

@@ -87,6 +87,44 @@ async def test_a_file_failing_the_integrity_check_is_moved_aside_and_the_chain_c
     )
 
 
+async def test_a_large_file_is_checked_in_background_and_moved_aside_if_corrupt(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.db"
+    box = await _open(path)
+    committed = [await box.commit(make_event(DEVICE, n)) for n in range(200)]
+    await box.ack(*range(1, 11))
+    await box.close()
+    data = bytearray(path.read_bytes())
+    page = len(data) // _PAGE // 2
+    data[page * _PAGE : page * _PAGE + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+    # Every file counts as large here: open returns at once, the check runs beside the writer.
+    box = await Outbox.open(
+        path, device_id=DEVICE, max_bytes=10**9, max_age_s=3600, integrity_check_max_bytes=0
+    )
+    try:
+        alarms_at_open = box.alarms
+        await box.wait_for_integrity_check()
+        next_event = await box.commit(make_event(DEVICE, 201))
+        alarms = box.alarms
+        waiting = [r.seq for r in await box.peek(1000)]
+    finally:
+        await box.close()
+
+    (moved,) = _quarantined(tmp_path)
+    assert alarms_at_open == ()
+    assert (next_event.seq, next_event.prev_hash) == (201, event_hash(committed[-1].encoded))
+    assert waiting == [201]
+    (alarm,) = alarms
+    assert alarm.message.startswith(f"Outbox {path} failed (integrity check failed: ")
+    assert alarm.message.endswith(
+        f"moved aside to {moved.name} (kept, never deleted) and a new outbox started: seq "
+        "continues from 201; events from seq 11 to 200 may be stranded in it"
+    )
+
+
 async def test_an_outbox_of_another_device_is_refused_and_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     box = await _open(path, device_id="dev-a")
