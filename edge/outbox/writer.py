@@ -156,8 +156,6 @@ class OutboxWriter:
             self._loop.call_soon_threadsafe(_resolve, failed)
             return
         self.alarms.extend(alarms)
-        opened: list[_Outcome] = [(self._opened, None, None)]
-        self._loop.call_soon_threadsafe(_resolve, opened)
         if not check_now:
             self.background_check = threading.Thread(
                 target=self._check_in_background,
@@ -166,6 +164,9 @@ class OutboxWriter:
                 daemon=True,
             )
             self.background_check.start()
+        # Only now: `Outbox.wait_for_integrity_check` must see the check once open returns.
+        opened: list[_Outcome] = [(self._opened, None, None)]
+        self._loop.call_soon_threadsafe(_resolve, opened)
         while True:
             batch = self._next_batch()
             outcomes: list[_Outcome] = []
