@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import random
 import threading
 import time
 from collections import deque
@@ -33,6 +32,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
+from edge.adapters.backoff import ReconnectBackoff
 from edge.adapters.camera_capture import (
     CameraError,
     CameraLinkError,
@@ -105,8 +105,9 @@ class CameraSettings:
     """Continuous mode: decoded frames in a row without a code before it may be reported
     again (a few, so one blurred frame does not repeat a read)."""
     playback: Playback = "realtime"
-    """Video files only: `realtime` paces them like a camera (old frames dropped if decoding
-    lags); `all_frames` hands every frame to the decoder (tests, offline analysis)."""
+    """Video files and simulated sources: `realtime` paces them like a camera (old frames
+    dropped if decoding lags); `all_frames` hands every frame to the decoder, capture waiting
+    for it (tests, offline analysis). Live cameras always run `realtime`."""
     loop_file: bool = False
     reconnect_initial_s: float = 0.5
     reconnect_max_s: float = 10.0
@@ -362,7 +363,9 @@ class Camera:
 
     def _capture_loop(self) -> None:
         cap = self._capture
-        backoff_s = self.settings.reconnect_initial_s
+        backoff = ReconnectBackoff(
+            min_s=self.settings.reconnect_initial_s, max_s=self.settings.reconnect_max_s
+        )
         try:
             while not cap.stop.is_set():
                 frames_before = cap.frames
@@ -378,10 +381,8 @@ class Camera:
                 finally:
                     self._grabber.close()
                 if cap.frames > frames_before:
-                    backoff_s = self.settings.reconnect_initial_s
-                delay_s = backoff_s * (0.5 + random.random() / 2)
-                backoff_s = min(backoff_s * 2, self.settings.reconnect_max_s)
-                cap.stop.wait(delay_s)
+                    backoff.reset()
+                cap.stop.wait(backoff.next_delay_s())
         finally:
             self.queue.close()
 
