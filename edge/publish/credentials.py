@@ -1,19 +1,27 @@
-"""The broker credentials file: `username=` and `password=` lines.
+"""The broker credentials file, in one of two forms.
 
-Format (UTF-8; blank lines and lines starting with '#' are ignored; no quoting, the value is
-everything after the first '=' with surrounding whitespace stripped)::
+Key-value form (blank lines and lines starting with '#' ignored; the value is everything after
+the first '=', surrounding whitespace stripped; both keys required, each once)::
 
     # /etc/tracegate/mqtt-credentials, mode 0600, owned by the agent's user
     username=line1-sealing
     password=s3cret=with=equals
 
-Both keys are required, each once. The file is kept out of the device config so the config
-can be versioned and shared while the secret stays on the device.
+Two-line form (as the device config documents it): the first line is the username, the second
+the password, taken exactly (only the line ending removed), nothing else in the file::
+
+    line1-sealing
+    s3cret=with=equals
+
+A file whose lines start with `username=` / `password=` is read in the key-value form. The file
+is kept out of the device config so the config can be versioned and shared while the secret
+stays on the device.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +31,7 @@ __all__ = ["CredentialsError", "MqttCredentials", "load_credentials"]
 log = logging.getLogger("edge.publish")
 
 _KEYS = ("username", "password")
+_KEY_VALUE = re.compile(r"^\s*(username|password)\s*=")
 
 
 class CredentialsError(ValueError):
@@ -51,8 +60,15 @@ def load_credentials(path: Path) -> MqttCredentials:
         raise CredentialsError(path, None, f"cannot read the credentials file: {exc}") from exc
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("MQTT credentials file %s is readable by others (mode %o)", path, mode & 0o777)
+    lines = text.splitlines()
+    if any(_KEY_VALUE.match(line) for line in lines):
+        return _key_value_form(path, lines)
+    return _two_line_form(path, lines)
+
+
+def _key_value_form(path: Path, lines: list[str]) -> MqttCredentials:
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -76,3 +92,19 @@ def load_credentials(path: Path) -> MqttCredentials:
     if not values["username"]:
         raise CredentialsError(path, None, "username is empty")
     return MqttCredentials(username=values["username"], password=values["password"])
+
+
+def _two_line_form(path: Path, lines: list[str]) -> MqttCredentials:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    if len(lines) != 2:
+        raise CredentialsError(
+            path,
+            None,
+            "expected 'username=' and 'password=' lines, or exactly two lines (username, "
+            f"then password), got {len(lines)} line{'' if len(lines) == 1 else 's'}",
+        )
+    username, password = lines
+    if not username.strip():
+        raise CredentialsError(path, 1, "username is empty")
+    return MqttCredentials(username=username.strip(), password=password)

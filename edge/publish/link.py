@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -87,6 +87,8 @@ class LinkOptions:
     reconnect_max_s: float
     status_topic: str
     command_filter: str | None
+    transport: Literal["tcp", "websockets"]
+    websocket_path: str
     tls: ssl.SSLContext | None
     tls_ca_file: str | None
     credentials: MqttCredentials | None
@@ -222,7 +224,7 @@ class BrokerLink:
     def _tls_error(self, detail: str) -> str:
         return (
             f"TLS handshake with MQTT broker {self._where()} failed: {detail} "
-            f"(ca_file {self._options.tls_ca_file})"
+            f"(ca_file {self._options.tls_ca_file or 'none: the system CAs'})"
         )
 
     def _where(self) -> str:
@@ -251,7 +253,10 @@ class _Session:
             CallbackAPIVersion.VERSION2,
             client_id=options.client_id,
             protocol=mqtt.MQTTv5,
+            transport=options.transport,
         )
+        if options.transport == "websockets":
+            client.ws_set_options(path=options.websocket_path)
         client.connect_timeout = options.connect_timeout_s
         # The publisher keeps its own in-flight window (capped by the broker's Receive Maximum).
         client.max_inflight_messages = 0

@@ -9,6 +9,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from edge.outbox import Outbox, OutboxError
 from edge.publish.credentials import load_credentials
@@ -57,6 +58,8 @@ class Publisher:
         *,
         host: str,
         port: int = 1883,
+        transport: Literal["tcp", "websockets"] = "tcp",
+        websocket_path: str = "/mqtt",
         site: str,
         line: str,
         checkpoint: str,
@@ -69,11 +72,11 @@ class Publisher:
         keepalive_s: int = 30,
         session_expiry_s: int = 7 * 24 * 3600,
         connect_timeout_s: float = 5.0,
-        max_inflight: int = 100,
+        max_inflight: int = 64,
         read_ahead: int = 1000,
-        reconnect_initial_s: float = 0.5,
-        reconnect_max_s: float = 30.0,
-        heartbeat_interval_s: float = 60.0,
+        reconnect_initial_s: float = 1.0,
+        reconnect_max_s: float = 60.0,
+        heartbeat_interval_s: float = 30.0,
         adapter_states: Callable[[], Sequence[AdapterState]] | None = None,
         on_command: Callable[[str, bytes], None] | None = None,
     ) -> None:
@@ -85,6 +88,8 @@ class Publisher:
             )
         self._outbox = outbox
         self._host, self._port = host, port
+        self._transport: Literal["tcp", "websockets"] = transport
+        self._websocket_path = websocket_path
         self._identity = StatusIdentity(
             device_id=outbox.device_id,
             site=site,
@@ -153,8 +158,10 @@ class Publisher:
             reconnect_max_s=self._reconnect_max_s,
             status_topic=self._status_topic,
             command_filter=self._command_filter,
+            transport=self._transport,
+            websocket_path=self._websocket_path,
             tls=self._tls.context() if self._tls else None,
-            tls_ca_file=str(self._tls.ca_file) if self._tls else None,
+            tls_ca_file=str(self._tls.ca_file) if self._tls and self._tls.ca_file else None,
             credentials=credentials,
             credentials_file=str(self._credentials_file) if self._credentials_file else None,
         )

@@ -15,12 +15,13 @@ class TlsConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MqttTls:
-    """Server verification against `ca_file`; client authentication with `cert_file`/`key_file`.
+    """Server verification against `ca_file` (the system's CAs when None); client
+    authentication with `cert_file`/`key_file`.
 
     The broker's certificate must name the host the agent connects to (hostname check on).
     """
 
-    ca_file: Path
+    ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
 
@@ -28,10 +29,11 @@ class MqttTls:
         """Build the SSL context, naming the file that failed to load."""
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            context.load_verify_locations(cafile=self.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise TlsConfigError(f"Cannot load the MQTT CA file {self.ca_file}: {exc}") from exc
+        if self.ca_file is not None:
+            try:
+                context.load_verify_locations(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise TlsConfigError(f"Cannot load the MQTT CA file {self.ca_file}: {exc}") from exc
         if self.cert_file is not None:
             try:
                 context.load_cert_chain(self.cert_file, self.key_file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 from outbox_helpers import (
     CHECKPOINT,
     LINE,
@@ -17,12 +18,13 @@ from outbox_helpers import (
     verify_chain,
     wait_until,
 )
+from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.outbox import Outbox
 from edge.publish import Publisher
 from protocols.codec import decode_event
 from protocols.events import DeviceStatus
-from protocols.topics import status_topic
+from protocols.topics import command_topic, status_topic
 
 DEVICE = "dev-test"
 SHARED_BROKER = 1883
@@ -154,3 +156,23 @@ def decode_status(payload: bytes) -> DeviceStatus:
     event = decode_event(payload)
     assert isinstance(event, DeviceStatus), f"expected a device.status, got {event.kind}"
     return event
+
+
+async def test_commands_for_this_checkpoint_reach_on_command(outbox: Outbox, prefix: str) -> None:
+    received: list[tuple[str, bytes]] = []
+    topic = command_topic(SITE, LINE, CHECKPOINT, "hold", prefix=prefix)
+    options = publisher_options(SHARED_BROKER, prefix) | {
+        "on_command": lambda t, p: received.append((t, p))
+    }
+    async with Publisher(outbox, **options) as publisher:
+        await publisher.wait_connected(timeout_s=5)
+        await asyncio.sleep(0.2)  # the SUBSCRIBE goes out right after the CONNACK
+        sender = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        sender.connect("127.0.0.1", SHARED_BROKER)
+        sender.loop_start()
+        sender.publish(topic, b'{"kind": "hold"}', qos=1).wait_for_publish(5)
+        sender.disconnect()
+        sender.loop_stop()
+        await wait_until(lambda: bool(received), timeout_s=5, what="the command")
+
+    assert received == [(topic, b'{"kind": "hold"}')]

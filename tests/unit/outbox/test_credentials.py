@@ -25,6 +25,12 @@ def test_reads_username_and_password_with_comments_blanks_and_equals_in_the_valu
     assert load_credentials(path) == MqttCredentials("line1-sealing", "s3=cr=t")
 
 
+def test_reads_the_two_line_form_taking_the_password_exactly(tmp_path: Path) -> None:
+    path = _file(tmp_path, "line1-sealing\n s3cret=# \n\n")
+
+    assert load_credentials(path) == MqttCredentials("line1-sealing", " s3cret=# ")
+
+
 def test_the_password_is_not_in_the_repr() -> None:
     assert "hunter2" not in repr(MqttCredentials("edge", "hunter2"))
 
@@ -33,6 +39,9 @@ def test_the_password_is_not_in_the_repr() -> None:
     ("text", "problem"),
     [
         ("username=a\n", "{path}: missing 'password=' line"),
+        ("just-one-line\n", "{path}: expected 'username=' and 'password=' lines, or exactly "
+         "two lines (username, then password), got 1 line"),
+        ("\nsecret\n", "{path}:1: username is empty"),
         ("password=b\n", "{path}: missing 'username=' line"),
         ("username=a\npassword=b\nuser=c\n", "{path}:3: unknown key 'user', expected "
          "'username' or 'password'"),
