@@ -310,20 +310,38 @@ class Camera:
         """Decode the frames captured within `window_ms` centred on the trigger and return
         each code once (from the frame nearest the trigger). Waits until the window has
         passed; returns [] when no frame was captured in it (link down: the unit is held)."""
-        if window_ms <= 0:
-            raise ValueError(f"window_ms: expected > 0, got {window_ms}")
+        # Below a millisecond no camera has two frames: a window that short is a window in
+        # seconds passed as milliseconds, and would silently hold every unit as unread.
+        if not window_ms >= 1:
+            raise ValueError(f"window_ms: expected milliseconds, at least 1, got {window_ms}")
+        half_s = window_ms / 2000
+        return await self.decode_between(
+            trigger_monotonic_s - half_s,
+            trigger_monotonic_s + half_s,
+            nearest_monotonic_s=trigger_monotonic_s,
+        )
+
+    async def decode_between(
+        self, start_monotonic_s: float, end_monotonic_s: float, *, nearest_monotonic_s: float
+    ) -> list[CodeRead]:
+        """Decode the frames captured from `start_monotonic_s` to `end_monotonic_s` (at most
+        `trigger_max_frames`, those nearest `nearest_monotonic_s` first) and return each code
+        once. Waits until the end has passed."""
+        if not start_monotonic_s <= nearest_monotonic_s <= end_monotonic_s:
+            raise ValueError(
+                f"decode_between: expected start <= nearest <= end, got {start_monotonic_s}, "
+                f"{nearest_monotonic_s}, {end_monotonic_s}"
+            )
         if self._closed:
             raise CameraError(f"Camera {self.settings.name!r} is closed")
-        half_s = window_ms / 2000
-        start_s, end_s = trigger_monotonic_s - half_s, trigger_monotonic_s + half_s
-        wait_s = end_s - time.monotonic()
+        wait_s = end_monotonic_s - time.monotonic()
         if wait_s > 0:
             await asyncio.sleep(wait_s)
         if not self._capture.ended.is_set():
             # One frame interval of grace for the frame that closes the window.
-            await asyncio.to_thread(self.ring.wait_for_frame_after, end_s, timeout_s=0.1)
-        frames = self.ring.between(start_s, end_s)
-        frames.sort(key=lambda f: abs(f.monotonic_s - trigger_monotonic_s))
+            await asyncio.to_thread(self.ring.wait_for_frame_after, end_monotonic_s, timeout_s=0.1)
+        frames = self.ring.between(start_monotonic_s, end_monotonic_s)
+        frames.sort(key=lambda f: abs(f.monotonic_s - nearest_monotonic_s))
         frames = frames[: self.settings.trigger_max_frames]
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(self._executor, self._decode_each, frames)

@@ -4,9 +4,12 @@ bounded queue, and capture errors with reconnection."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
-from edge.adapters.camera import Camera, CameraSettings
+import pytest
+
+from edge.adapters.camera import Camera, CameraError, CameraSettings
 from edge.sim.camera import CameraLook, SimCamera
 from edge.sim.units import Fault, LineClock, Symbology
 
@@ -135,3 +138,43 @@ async def test_unplugged_camera_goes_down_and_comes_back() -> None:
         await wait_until(lambda: camera.link.is_up)
         await wait_until(lambda: camera.stats().frames_captured > frames_while_down)
         assert camera.stats().connects == 2
+
+
+async def test_decode_between_covers_an_asymmetric_read_window() -> None:
+    line = make_line(Symbology.GS1_QR, units=1, rate_per_s=4.0)
+    clock = LineClock()
+    sim = SimCamera(line, look=SMALL, fps=30, clock=clock)
+    settings = CameraSettings(name="cam", source="sim", trigger="on_trigger")
+    trigger_s = clock.to_monotonic(line.unit(0).arrival_s)
+
+    async with Camera(settings, grabber=sim) as camera:
+        reads = await camera.decode_between(
+            trigger_s - 0.02, trigger_s + 0.15, nearest_monotonic_s=trigger_s
+        )
+
+    assert [r.text for r in reads] == [line.unit(0).udi.text]
+    assert all(trigger_s - 0.02 <= r.monotonic_s <= trigger_s + 0.15 for r in reads)
+
+
+async def test_a_window_in_seconds_instead_of_milliseconds_is_refused() -> None:
+    line = make_line(Symbology.GS1_QR, units=1)
+    settings = CameraSettings(name="cam", source="sim", trigger="on_trigger")
+
+    async with Camera(settings, grabber=SimCamera(line, look=SMALL)) as camera:
+        with pytest.raises(ValueError) as caught:
+            await camera.decode_around(time.monotonic(), 0.15)
+
+    assert str(caught.value) == "window_ms: expected milliseconds, at least 1, got 0.15"
+
+
+async def test_decoding_after_close_is_an_error() -> None:
+    line = make_line(Symbology.GS1_QR, units=1)
+    settings = CameraSettings(name="cam", source="sim", trigger="on_trigger")
+    camera = Camera(settings, grabber=SimCamera(line, look=SMALL))
+    await camera.start()
+    await camera.close()
+
+    with pytest.raises(CameraError) as caught:
+        await camera.decode_around(time.monotonic(), 100)
+
+    assert str(caught.value) == "Camera 'cam' is closed"
