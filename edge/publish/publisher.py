@@ -31,7 +31,7 @@ __all__ = ["Publisher"]
 log = logging.getLogger("edge.publish")
 
 _MAX_ALARMS = 100
-_DELETE_RETRY_S = 1.0
+_OUTBOX_RETRY_S = 1.0
 
 
 class Publisher:
@@ -294,7 +294,13 @@ class Publisher:
             await self._link_ready.wait()
             generation = self._generation
             await self._deletes_idle.wait()
-            await self._drain_connection(generation)
+            try:
+                await self._drain_connection(generation)
+            except OutboxError as exc:
+                # The outbox cannot be read now (I/O error, closed): keep the publisher alive,
+                # nothing is lost, and try again from the oldest waiting event.
+                log.error("Cannot read the outbox to publish: %s", exc)
+                await asyncio.sleep(_OUTBOX_RETRY_S)
 
     async def _drain_connection(self, generation: int) -> None:
         """Hand the link everything waiting, in seq order, then follow new commits, until this
@@ -339,7 +345,7 @@ class Publisher:
                 await self._delete_now()
             except OutboxError as exc:
                 log.error("Cannot delete acknowledged events from the outbox: %s", exc)
-                await asyncio.sleep(_DELETE_RETRY_S)
+                await asyncio.sleep(_OUTBOX_RETRY_S)
                 self._delete_wanted.set()
 
     async def _delete_now(self) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from outbox_helpers import (
     CHECKPOINT,
     LINE,
@@ -21,6 +22,8 @@ from outbox_helpers import (
 )
 
 from protocols.topics import status_topic
+
+pytestmark = pytest.mark.mosquitto
 
 PRODUCER = Path(__file__).with_name("producer.py")
 DEVICE = "dev-chaos"

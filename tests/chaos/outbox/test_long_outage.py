@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from outbox_helpers import (
     Collector,
     OwnBroker,
@@ -22,6 +23,8 @@ from outbox_helpers import (
 
 from edge.outbox import Outbox
 from edge.publish import Publisher
+
+pytestmark = pytest.mark.mosquitto
 
 DEVICE = "dev-outage"
 CHUNK = 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from outbox_helpers import (
     Collector,
     OwnBroker,
@@ -17,6 +18,8 @@ from outbox_helpers import (
 
 from edge.outbox import Outbox
 from edge.publish import Publisher
+
+pytestmark = pytest.mark.mosquitto
 
 DEVICE = "dev-test"
 EVENTS = 5000

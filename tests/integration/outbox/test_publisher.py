@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from outbox_helpers import (
     CHECKPOINT,
     LINE,
@@ -25,6 +26,8 @@ from edge.publish import Publisher
 from protocols.codec import decode_event
 from protocols.events import DeviceStatus
 from protocols.topics import command_topic, status_topic
+
+pytestmark = pytest.mark.mosquitto
 
 DEVICE = "dev-test"
 SHARED_BROKER = 1883

@@ -11,6 +11,8 @@ from outbox_helpers import OwnBroker, make_event, own_broker, publisher_options,
 from edge.outbox import Outbox
 from edge.publish import MqttTls, Publisher
 
+pytestmark = pytest.mark.mosquitto
+
 DEVICE = "dev-test"
 
 
