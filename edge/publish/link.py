@@ -198,7 +198,7 @@ class BrokerLink:
         self._discard_requests()
         session = _Session(self, generation)
         client = session.client
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         properties.SessionExpiryInterval = self._options.session_expiry_s
         try:
             client.connect(
