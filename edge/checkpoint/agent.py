@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING
 from edge.checkpoint.alarms import AlarmLog
 from edge.checkpoint.collector import ReadCollector
 from edge.checkpoint.commands_feed import CommandsFeed
-from edge.checkpoint.engine import CheckpointEngine, EngineSettings, TriggeredSource
+from edge.checkpoint.engine import (
+    CheckpointEngine,
+    EngineSettings,
+    TriggeredSource,
+    warm_up_parsers,
+)
 from edge.checkpoint.interlock import Interlock
 from edge.checkpoint.plc_map import TRIGGER, build_plc
 from edge.checkpoint.record import Station
@@ -115,15 +120,16 @@ class Agent:
                 topic_prefix=self.mqtt.topic_prefix,
             )
             try:
+                # Before the line is watched: the first parse takes about 0.3 s.
+                await asyncio.to_thread(warm_up_parsers)
                 self._start()
-                assert self.engine is not None
-                await asyncio.to_thread(self.engine.warm_up)
                 self.ready.set()
                 log.info("agent of %s started", cp.id, extra={"device_id": cp.device_id})
                 await stop.wait()
                 await self._shutdown()
             finally:
                 await self.supervisor.stop()
+                log.info("tasks stopped")
                 await self.outbox.close()
         finally:
             await self.state.close()
@@ -149,6 +155,7 @@ class Agent:
                 predecessors=cp.predecessors,
                 registers=cp.plc.registers if cp.plc is not None else (),
                 timezone=self.plant.site.timezone,
+                has_trigger=cp.plc is not None and cp.plc.trigger is not None,
             ),
             state=self.state,
             outbox=self.outbox,
@@ -202,23 +209,29 @@ class Agent:
                 windows,
                 triggers_known_until=lambda: math.inf,
                 settle_poll_s=0.001,
-                reads_trigger=lambda: True,
+                reads_trigger=lambda read: True,
                 settle_s=0.0,
             )
         poll_s = trigger.poll_period_ms / 1000
         watched = plc
+        read_window_s = cp.read_window_ms / 1000
 
         def known_until() -> float:
             sample = watched.latest(TRIGGER)
             return -math.inf if sample is None else sample.monotonic_s
 
+        def unwatched(read: CodeRead) -> bool:
+            # While the photo-eye cannot be read, a read is the only sign of a unit: it opens
+            # a window so the unit is recorded (and held, the PLC link being down). Reads soon
+            # after the link came back may belong to units it could not see either.
+            link = watched.link
+            return not link.is_up or link.since_monotonic_s > read.monotonic_s - read_window_s
+
         return ReadCollector(
             windows,
             triggers_known_until=known_until,
             settle_poll_s=max(poll_s / 4, 0.0005),
-            # While the photo-eye cannot be read, a read is the only sign of a unit: it
-            # opens a window so the unit is recorded (and held, the PLC link being down).
-            reads_trigger=lambda: not watched.link.is_up,
+            reads_trigger=unwatched,
             settle_s=2 * poll_s + 0.02,
         )
 
@@ -400,6 +413,7 @@ class Agent:
         if self.interlock is not None:
             await self.interlock.close()
         await self.supervisor.stop("heartbeat")
+        log.info("units finished; flushing the outbox")
         await self._flush()
 
     async def _flush(self) -> None:
@@ -415,6 +429,8 @@ class Agent:
         depth = outbox.metrics().depth
         if depth:
             log.warning("%d events stay in the outbox for the next start", depth)
+        else:
+            log.info("outbox empty")
 
 
 async def _run_started(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import getpass
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -152,6 +153,22 @@ def _checked(build: Callable[[], C]) -> C:
     try:
         command = build()
         encode_command(command)
-    except (ValueError, WireError) as exc:
+    except WireError as exc:
+        raise CommandInputError(f"{_option(exc.path)}: {exc.problem}") from None
+    except ValueError as exc:
         raise CommandInputError(str(exc)) from None
     return command
+
+
+_OPTIONS = {"products": "--product", "units": "--unit", "lots": "--lot", "dis": "--di"}
+
+
+def _option(path: str | None) -> str:
+    """The CLI option a field of the command came from: `$.products[0]` is `--product`."""
+    if not path:
+        return "command"
+    steps = [s for s in re.split(r"[.\[\]]", path.removeprefix("$.")) if s and not s.isdigit()]
+    if steps[:1] == ["scope"] and len(steps) > 1:
+        return _OPTIONS.get(steps[1], "--" + steps[1])
+    field = steps[0] if steps else "command"
+    return _OPTIONS.get(field, "--" + field.replace("_", "-"))

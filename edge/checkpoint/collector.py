@@ -27,13 +27,14 @@ class ReadCollector:
         *,
         triggers_known_until: Callable[[], float],
         settle_poll_s: float,
-        reads_trigger: Callable[[], bool],
+        reads_trigger: Callable[[CodeRead], bool],
         settle_s: float,
     ) -> None:
         """`triggers_known_until()` is the monotonic time of the latest trigger poll (+inf
-        without a trigger input); `reads_trigger()` says whether an unclaimed read opens a
-        window now (always where reads are the trigger; while the trigger link is down
-        elsewhere, so units passing meanwhile are still recorded, and held)."""
+        without a trigger input); `reads_trigger(read)` says whether an unclaimed read opens a
+        window of its own (always where reads are the trigger; elsewhere when the trigger
+        input could not be watched at the time, so units passing meanwhile are still
+        recorded, and held). `settle_s`: how long an unclaimed read waits for its trigger."""
         self.windows = windows
         self._known_until = triggers_known_until
         self._settle_poll_s = settle_poll_s
@@ -51,15 +52,28 @@ class ReadCollector:
         if dropped is not None:
             self.dropped += 1
             log.warning("read dropped, no trigger came for it: %r", dropped.text)
-        if self._reads_trigger() and self._settle_s <= 0:
+        if self._settle_s <= 0:
             self.sweep()
         self._notify()
 
     def sweep(self) -> Sweep:
         """Open windows for unsolicited reads, find orphans and late reads."""
-        sweep = self.windows.sweep(
-            time.monotonic(), open_by_read=self._reads_trigger(), settle_s=self._settle_s
-        )
+        now_s = time.monotonic()
+        known_s = self._known_until()
+        half_s = self._settle_s / 2
+
+        def waited(read: CodeRead) -> bool:
+            return now_s - read.monotonic_s >= self._settle_s
+
+        def settled(read: CodeRead) -> bool:
+            return waited(read) and known_s >= read.monotonic_s + half_s
+
+        def opens(read: CodeRead) -> bool:
+            # A trigger that may still come must have its chance first, or one unit would get
+            # two windows.
+            return waited(read) and self._reads_trigger(read)
+
+        sweep = self.windows.sweep(now_s, open_by_read=opens, settled=settled)
         for window in sweep.opened:
             self.on_open(window)
         if sweep.orphans or sweep.late:

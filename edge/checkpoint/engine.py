@@ -75,6 +75,8 @@ class EngineSettings:
     registers: tuple[RegisterConfig, ...] = ()
     timezone: dt.tzinfo = dt.UTC
     """The site's zone: expiry and shelf life count its days."""
+    has_trigger: bool = False
+    """Units are seen by a photo-eye: a unit known only from its read is held."""
 
     @classmethod
     def for_site(
@@ -85,6 +87,7 @@ class EngineSettings:
         predecessors: tuple[str, ...],
         registers: tuple[RegisterConfig, ...],
         timezone: str,
+        has_trigger: bool,
     ) -> EngineSettings:
         return cls(
             station=station,
@@ -92,6 +95,7 @@ class EngineSettings:
             predecessors=predecessors,
             registers=registers,
             timezone=zoneinfo.ZoneInfo(timezone),
+            has_trigger=has_trigger,
         )
 
 
@@ -183,23 +187,6 @@ class CheckpointEngine:
         collector.on_open = self.start
         collector.on_sweep = self._count_sweep
 
-    def warm_up(self) -> None:
-        """Parse a GS1 and a HIBC UDI once: biip loads its tables on first use (about 0.3 s
-        here), which would otherwise stall the event loop on the first unit."""
-        for text in _WARM_UP_UDIS:
-            identify(
-                (
-                    CodeRead(
-                        text=text,
-                        symbology_id=None,
-                        source_kind="scanner",
-                        source_name="warm-up",
-                        read_at=dt.datetime.now(dt.UTC),
-                        monotonic_s=time.monotonic(),
-                    ),
-                )
-            )
-
     # --- intake -------------------------------------------------------------------------------
 
     def trigger(self, edge: TriggerEdge, *, max_lookback_s: float) -> Window | None:
@@ -264,7 +251,7 @@ class CheckpointEngine:
             async with asyncio.timeout_at(window.deadline_s):
                 reads = await self._collector.collect(window)
                 inputs_s = time.monotonic()
-                verdict = await self._decide(reads)
+                verdict = await self._decide(reads, untriggered=window.by_read)
         except TimeoutError:
             reads = self._collector.windows.close(window)
             inputs_s = time.monotonic()
@@ -287,13 +274,23 @@ class CheckpointEngine:
             reads = []
         self._collector.attach(window, name, reads)
 
-    async def _decide(self, reads: tuple[CodeRead, ...]) -> Verdict:
+    async def _decide(self, reads: tuple[CodeRead, ...], *, untriggered: bool) -> Verdict:
         settings = self.settings
         identification = identify(reads)
         udi = identification.udi
         samples = self._plc.snapshot(self._register_names) if self._plc is not None else {}
         parameters = snapshot_parameters(settings.registers, samples)
         extra: list[Reason] = []
+        if untriggered and settings.has_trigger:
+            # Where the unit was when it was read is not known: the photo-eye could not be
+            # watched (PLC link down), so whatever the reads say, the unit is held.
+            extra.append(
+                Reason(
+                    code="no_trigger",
+                    text="Read without a photo-eye trigger: the PLC link was down when the"
+                    " unit passed.",
+                )
+            )
         async with self._decide_lock:
             unit = UnitFacts(hold_matches=(), own=None, route={})
             if udi is not None:
@@ -543,6 +540,24 @@ class CheckpointEngine:
                 "seq": outcome.seq,
                 "window": outcome.window,
             },
+        )
+
+
+def warm_up_parsers() -> None:
+    """Parse a GS1 and a HIBC UDI once: biip loads its tables on first use (about 0.3 s
+    here), which would otherwise stall the event loop on the first unit."""
+    for text in _WARM_UP_UDIS:
+        identify(
+            (
+                CodeRead(
+                    text=text,
+                    symbology_id=None,
+                    source_kind="scanner",
+                    source_name="warm-up",
+                    read_at=dt.datetime.now(dt.UTC),
+                    monotonic_s=time.monotonic(),
+                ),
+            )
         )
 
 

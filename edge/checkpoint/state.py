@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 
 from edge.checkpoint.facts import HoldMatch, RouteAnswer
 from protocols.codec import WireError, decode_command, encode_command
@@ -129,7 +129,7 @@ class LocalState:
         self._data_version = 0
 
     @classmethod
-    async def open(cls, path: Path, *, max_decisions: int = 1_000_000) -> LocalState:
+    async def open(cls, path: Path, *, max_decisions: int = 1_000_000) -> Self:
         state = cls(path, max_decisions=max_decisions)
         await state._run(state._open)
         return state

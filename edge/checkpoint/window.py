@@ -13,8 +13,8 @@ has been polled after the read without a new edge, so no later unit can still cl
 Waiting out a 120 ms window on every unit would put the window, not the Modbus round trip
 and the outbox commit, on every unit's latency.
 
-Reads that no window takes are kept for `settle_s` (a trigger may still come for them) and
-are then orphans, or, where reads are the trigger, open a window of their own. Reads that
+Reads that no window takes are kept until they are settled (a trigger may still come for
+them) and are then orphans, or, where reads are the trigger, open a window of their own. Reads that
 arrive for a window already closed (a double read, a late second scanner) are late: they
 were not part of the decision and are only counted.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from edge.reads import CodeRead
@@ -114,15 +114,26 @@ class ReadWindows:
             return self._unclaimed.pop(0)
         return None
 
-    def open(self, *, trigger_s: float, lookback_s: float = 0.0, by_read: bool = False) -> Window:
-        """A window for a unit seen at `trigger_s`, reaching `lookback_s` before it."""
+    def open(
+        self,
+        *,
+        trigger_s: float,
+        lookback_s: float = 0.0,
+        by_read: bool = False,
+        opened_s: float | None = None,
+    ) -> Window:
+        """A window for a unit seen at `trigger_s`, reaching `lookback_s` before it.
+
+        A window opened late (`opened_s`, when a read turned out to have no trigger) gets
+        its deadline from then: the decision could not start earlier.
+        """
         self._opened += 1
         window = Window(
             number=self._opened,
             trigger_s=trigger_s,
             start_s=trigger_s - max(0.0, lookback_s),
             end_s=trigger_s + self.read_window_s,
-            deadline_s=trigger_s + self.deadline_s,
+            deadline_s=max(trigger_s, opened_s or trigger_s) + self.deadline_s,
             by_read=by_read,
         )
         self._windows.append(window)
@@ -178,12 +189,19 @@ class ReadWindows:
         window.reads = tuple(reads)
         return window.reads
 
-    def sweep(self, now_s: float, *, open_by_read: bool, settle_s: float) -> Sweep:
+    def sweep(
+        self,
+        now_s: float,
+        *,
+        open_by_read: Callable[[CodeRead], bool],
+        settled: Callable[[CodeRead], bool],
+    ) -> Sweep:
         """Sort out the unclaimed reads no open window will take.
 
-        A read older than `settle_s` that no window covers opens a window of its own when
-        `open_by_read` (later reads of it then join it), else it is an orphan. A read of a
-        closed window is late. Closed windows are forgotten `keep_closed_s` after their end.
+        A read that no window covers opens a window of its own when `open_by_read(read)`
+        (later reads of it then join it); else, once `settled(read)` (no trigger can come for
+        it any more), it is an orphan. A read of a closed window is late. Closed windows are
+        forgotten `keep_closed_s` after their end.
         """
         opened: list[Window] = []
         orphans: list[CodeRead] = []
@@ -195,10 +213,12 @@ class ReadWindows:
             if owner is not None and owner.closed:
                 late.append((read, owner))
                 continue
-            if owner is None and now_s - read.monotonic_s >= settle_s:
-                if open_by_read:
-                    opened.append(self.open(trigger_s=read.monotonic_s, by_read=True))
-                else:
+            if owner is None:
+                if open_by_read(read):
+                    opened.append(
+                        self.open(trigger_s=read.monotonic_s, by_read=True, opened_s=now_s)
+                    )
+                elif settled(read):
                     orphans.append(read)
                     continue
             kept_keys.append(key)

@@ -69,7 +69,7 @@ checkpoints:
             hi: 4.5, max_age_ms: 500, poll_period_ms: 10}}
         - {{name: dwell_time, address: 2, type: float32, unit: ms, lo: 700, hi: 900,
             max_age_ms: 500, poll_period_ms: 10}}
-      trigger: {{table: discrete_input, address: 0, poll_period_ms: 2}}
+      trigger: {{table: discrete_input, address: 0, poll_period_ms: 5}}
     interlock:
       pass: {{table: coil, address: 0}}
       reject: {{table: coil, address: 1}}
@@ -241,3 +241,9 @@ def by_serial(events: list[UnitInspected]) -> dict[str, list[UnitInspected]]:
 
 def reason_codes(event: UnitInspected) -> list[str]:
     return [r.code for r in event.reasons]
+
+
+async def until_line_time(clock: LineClock, line_s: float) -> None:
+    """Wait until the line clock reaches `line_s`."""
+    while clock.now_s() < line_s:  # noqa: ASYNC110 - the line clock has no event to wait on
+        await asyncio.sleep(0.002)

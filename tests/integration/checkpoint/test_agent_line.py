@@ -10,6 +10,7 @@ from checkpoint_plant import (
     make_line,
     reason_codes,
     running_agent,
+    until_line_time,
 )
 
 from edge.sim.units import Fault
@@ -101,11 +102,11 @@ async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line
             plant.scanner.follow(plant.line, clock=clock, read_delay_ms=15, units=UNITS)
         )
         # Sent while unit 2 is at the checkpoint; released once unit 7 has been held.
-        await _until_line_time(clock, plant.line.arrival_s(2))
+        await until_line_time(clock, plant.line.arrival_s(2))
         await asyncio.to_thread(
             publish_command, config.mqtt, hold, site="plant-t", line="line-t", checkpoint="sealing"
         )
-        await _until_line_time(clock, plant.line.arrival_s(8))
+        await until_line_time(clock, plant.line.arrival_s(8))
         await asyncio.to_thread(
             publish_command,
             config.mqtt,
@@ -127,13 +128,3 @@ async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line
         "The unit is on hold H-7: seal supplier notice",
     ]
     assert holds_left == []
-
-
-async def _until_line_time(clock: object, line_s: float) -> None:
-    import asyncio
-
-    from edge.sim.units import LineClock
-
-    assert isinstance(clock, LineClock)
-    while clock.now_s() < line_s:  # noqa: ASYNC110 - the line clock has no event
-        await asyncio.sleep(0.005)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,18 @@ from edge.checkpoint.window import ReadWindows
 from edge.reads import CodeRead
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def ALWAYS(read: CodeRead) -> bool:  # noqa: N802 - reads as a constant at the call sites
+    return True
+
+
+def NEVER(read: CodeRead) -> bool:  # noqa: N802
+    return False
+
+
+def settled_after(now_s: float, settle_s: float) -> Callable[[CodeRead], bool]:
+    return lambda read: now_s - read.monotonic_s >= settle_s
 
 
 def read(at_s: float, text: str = "A", *, source: str = "front") -> CodeRead:
@@ -81,10 +94,24 @@ def test_complete_waits_until_the_trigger_was_polled_after_the_newest_read() -> 
     assert rw.complete(w, triggers_known_until_s=10.021)
 
 
+def test_a_window_opened_late_gets_its_deadline_from_then() -> None:
+    rw = windows()
+    rw.add(read(10.0))
+    (w,) = rw.sweep(10.5, open_by_read=ALWAYS, settled=settled_after(10.5, 0.0)).opened
+    assert (w.trigger_s, w.end_s, w.deadline_s) == pytest.approx((10.0, 10.1, 10.7))
+
+
+def test_an_unsettled_read_waits_for_its_trigger() -> None:
+    rw = windows()
+    rw.add(read(10.0, "waiting"))
+    sweep = rw.sweep(10.5, open_by_read=NEVER, settled=lambda read: False)
+    assert sweep.orphans == () and texts(rw.unclaimed) == ["waiting"]
+
+
 def test_a_window_opened_by_a_read_needs_no_trigger_poll() -> None:
     rw = windows()
     rw.add(read(10.0))
-    (w,) = rw.sweep(10.0, open_by_read=True, settle_s=0.0).opened
+    (w,) = rw.sweep(10.0, open_by_read=ALWAYS, settled=settled_after(10.0, 0.0)).opened
     assert w.by_read and w.trigger_s == 10.0
     assert rw.complete(w, triggers_known_until_s=-math.inf)
 
@@ -122,7 +149,7 @@ def test_a_read_after_its_window_closed_is_late() -> None:
     rw.add(read(10.01, "A"))
     rw.close(w)
     rw.add(read(10.011, "A"))
-    sweep = rw.sweep(10.02, open_by_read=False, settle_s=0.01)
+    sweep = rw.sweep(10.02, open_by_read=NEVER, settled=settled_after(10.02, 0.01))
     assert [(r.text, owner.number) for r, owner in sweep.late] == [("A", w.number)]
     assert rw.unclaimed == ()
 
@@ -130,8 +157,10 @@ def test_a_read_after_its_window_closed_is_late() -> None:
 def test_a_read_no_trigger_came_for_is_an_orphan_once_settled() -> None:
     rw = windows()
     rw.add(read(10.0, "stray"))
-    assert rw.sweep(10.005, open_by_read=False, settle_s=0.01).orphans == ()
-    assert texts(rw.sweep(10.011, open_by_read=False, settle_s=0.01).orphans) == ["stray"]
+    assert rw.sweep(10.005, open_by_read=NEVER, settled=settled_after(10.005, 0.01)).orphans == ()
+    assert texts(
+        rw.sweep(10.011, open_by_read=NEVER, settled=settled_after(10.011, 0.01)).orphans
+    ) == ["stray"]
     assert rw.unclaimed == ()
 
 
@@ -139,7 +168,7 @@ def test_an_unsolicited_read_opens_a_window_that_later_reads_join() -> None:
     rw = windows("front", "back")
     rw.add(read(10.0, "A", source="front"))
     rw.add(read(10.05, "A", source="back"))
-    (w,) = rw.sweep(10.06, open_by_read=True, settle_s=0.0).opened
+    (w,) = rw.sweep(10.06, open_by_read=ALWAYS, settled=settled_after(10.06, 0.0)).opened
     assert texts(rw.close(w)) == ["A", "A"]
 
 
@@ -147,7 +176,7 @@ def test_reads_farther_apart_than_a_window_open_a_window_each() -> None:
     rw = windows()
     rw.add(read(10.0, "A"))
     rw.add(read(10.3, "B"))
-    opened = rw.sweep(10.3, open_by_read=True, settle_s=0.0).opened
+    opened = rw.sweep(10.3, open_by_read=ALWAYS, settled=settled_after(10.3, 0.0)).opened
     assert [texts(rw.close(w)) for w in opened] == [["A"], ["B"]]
 
 
@@ -155,10 +184,10 @@ def test_closed_windows_are_forgotten_after_keep_closed_s() -> None:
     rw = ReadWindows(sources=("front",), read_window_s=0.1, deadline_s=0.2, keep_closed_s=1.0)
     w = rw.open(trigger_s=10.0)
     rw.close(w)
-    rw.sweep(11.05, open_by_read=False, settle_s=0.01)
+    rw.sweep(11.05, open_by_read=NEVER, settled=settled_after(11.05, 0.01))
     rw.add(read(10.05, "late"))
     assert rw.owner(rw.unclaimed[0]) is w
-    rw.sweep(11.2, open_by_read=False, settle_s=0.01)
+    rw.sweep(11.2, open_by_read=NEVER, settled=settled_after(11.2, 0.01))
     assert rw.owner(read(10.05)) is None
 
 
