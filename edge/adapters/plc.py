@@ -54,6 +54,7 @@ from edge.adapters.plc_types import (
     WriteResult,
 )
 from edge.links import LinkState
+from edge.tasks import stop_tasks
 
 if TYPE_CHECKING:
     from protocols.config.plc import InterlockConfig, PlcConfig
@@ -206,11 +207,7 @@ class ModbusPlc:
     async def close(self) -> None:
         """Stop every task and close the connection."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(tasks, owner=f"PLC {self.plc}")
         self._close_client()
         self._up.clear()
         self.link.mark_down("closed")
