@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 
+from cloud.domain.auth.wiring import issue8_parts
 from cloud.domain.errors import DomainError
 from cloud.runtime import Runtime
 from cloud.settings import Settings
@@ -36,6 +37,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     from cloud.domain.system.controllers import HealthController
 
     rt = runtime or Runtime.build(settings)
+    # Issue 8: its routes, and authentication + a role check on every route.
+    issue8 = issue8_parts(rt)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -58,6 +61,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             ShipmentController,
             HoldController,
             EventController,
+            *issue8.route_handlers,
         ],
         dependencies={
             "runtime": Provide(lambda: rt, sync_to_thread=False),
@@ -68,7 +72,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             "shipment_service": provide(lambda r: ShipmentService(r.db, r.commands, r.settings)),
             "hold_service": provide(lambda r: HoldService(r.db, r.commands, r.settings)),
             "event_query_service": provide(lambda r: EventQueryService(r.db)),
+            **issue8.dependencies,
         },
+        middleware=issue8.middleware,
+        guards=issue8.guards,
         exception_handlers={
             DomainError: _domain_error,
             ValidationException: _validation_error,

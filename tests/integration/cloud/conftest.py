@@ -18,6 +18,7 @@ from sqlalchemy import text
 # Tests are not a package (pytest runs with --import-mode=importlib): put the helpers on the path.
 sys.path.insert(0, str(Path(__file__).parent))
 
+from access_helpers import bearer, device_bearer
 from cloud_helpers import Device, OwnMosquitto
 
 from cloud.app import create_app
@@ -140,6 +141,15 @@ async def plant(db: Database, devices: dict[str, Device]) -> dict[str, Device]:
 
 @pytest.fixture
 async def client(db: Database, settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The service on the test's database and broker, through its lifespan."""
+    """The service on the test's database and broker, through its lifespan, called by a user
+    holding every person's role (a device's calls carry `device_auth` headers instead)."""
+    headers = await bearer(db, username="tester", roles=("operator", "quality", "auditor", "admin"))
     async with AsyncTestClient(app=create_app(settings)) as test_client:
+        test_client.headers.update(headers)
         yield test_client
+
+
+@pytest.fixture
+async def device_auth(db: Database, plant: dict[str, Device]) -> dict[str, dict[str, str]]:
+    """`Authorization` headers of each plant device's own credential, by checkpoint."""
+    return {cp: await device_bearer(db, d.device_id) for cp, d in plant.items()}

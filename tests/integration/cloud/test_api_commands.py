@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from access_helpers import bearer
 from cloud_helpers import GTIN, Collector, Device, OwnMosquitto, free_port, sscc, wait_until
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -180,6 +181,7 @@ async def test_commands_wait_for_a_broker_that_is_down(
     port = free_port()
     offline = settings.model_copy(update={"mqtt_url": f"mqtt://127.0.0.1:{port}"})
     async with AsyncTestClient(app=create_app(offline)) as client:
+        client.headers.update(await bearer(db, username="operator", roles=["operator"]))
         placed = await client.post(
             "/api/holds",
             json={"scope": "lot", "di": GTIN, "lot": "L1", "reason": "supplier notice"},
