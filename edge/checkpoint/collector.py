@@ -2,6 +2,10 @@
 
 `ReadWindows` decides what belongs where; `ReadCollector` wakes the windows waiting on it
 when a read arrives, and tells the engine about windows that unsolicited reads open.
+
+No read is dropped unjudged: a read no trigger came for opens a window of its own once it
+is settled (the trigger input was polled after it, or could not be polled at all), so the
+unit the photo-eye missed is recorded, and held.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ class ReadCollector:
         settle_s: float,
     ) -> None:
         """`triggers_known_until()` is the monotonic time of the latest trigger poll (+inf
-        without a trigger input); `reads_trigger(read)` says whether an unclaimed read opens a
-        window of its own (always where reads are the trigger; elsewhere when the trigger
-        input could not be watched at the time, so units passing meanwhile are still
-        recorded, and held). `settle_s`: how long an unclaimed read waits for its trigger."""
+        without a trigger input). `reads_trigger(read)` says that no trigger can be expected
+        for a read (always where reads are the trigger; elsewhere while the trigger input
+        could not be watched). An unclaimed read waits `settle_s` for its trigger, and until
+        the trigger input has been polled `settle_s / 2` after it unless `reads_trigger`: a
+        PLC that stops answering is declared down only after its timeout."""
         self.windows = windows
         self._known_until = triggers_known_until
         self._settle_poll_s = settle_poll_s
@@ -57,7 +62,7 @@ class ReadCollector:
         self._notify()
 
     def sweep(self) -> Sweep:
-        """Open windows for unsolicited reads, find orphans and late reads."""
+        """Open windows for reads no trigger came for; find late reads."""
         now_s = time.monotonic()
         known_s = self._known_until()
         half_s = self._settle_s / 2
@@ -65,15 +70,14 @@ class ReadCollector:
         def waited(read: CodeRead) -> bool:
             return now_s - read.monotonic_s >= self._settle_s
 
-        def settled(read: CodeRead) -> bool:
-            return waited(read) and known_s >= read.monotonic_s + half_s
-
         def opens(read: CodeRead) -> bool:
             # A trigger that may still come must have its chance first, or one unit would get
             # two windows.
-            return waited(read) and self._reads_trigger(read)
+            if not waited(read):
+                return False
+            return self._reads_trigger(read) or known_s >= read.monotonic_s + half_s
 
-        sweep = self.windows.sweep(now_s, open_by_read=opens, settled=settled)
+        sweep = self.windows.sweep(now_s, open_by_read=opens, settled=lambda read: False)
         for window in sweep.opened:
             self.on_open(window)
         if sweep.orphans or sweep.late:

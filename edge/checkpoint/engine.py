@@ -283,12 +283,12 @@ class CheckpointEngine:
         extra: list[Reason] = []
         if untriggered and settings.has_trigger:
             # Where the unit was when it was read is not known: the photo-eye could not be
-            # watched (PLC link down), so whatever the reads say, the unit is held.
+            # watched (PLC link down) or missed it, so whatever the reads say, it is held.
             extra.append(
                 Reason(
                     code="no_trigger",
-                    text="Read without a photo-eye trigger: the PLC link was down when the"
-                    " unit passed.",
+                    text="Read without a photo-eye trigger: the PLC link was down or the"
+                    " photo-eye did not see the unit.",
                 )
             )
         async with self._decide_lock:

@@ -153,7 +153,7 @@ def make_line(*, units: int = 12, **faults: object) -> SimLine:
         seed=5,
         rate_per_s=10.0,
         first_arrival_s=0.2,
-        photo_eye_pulse_ms=30,
+        photo_eye_pulse_ms=50,
         unit_count=units,
         **faults,  # type: ignore[arg-type]
     )

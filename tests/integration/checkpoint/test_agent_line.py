@@ -40,7 +40,7 @@ async def test_units_pass_or_are_held_for_what_is_wrong_with_them(
     assert plant.outcomes(UNITS) == [
         "pass", "pass", "reject", "pass", "reject", "pass",
         "reject", "pass", "reject", "pass", "reject", "pass",
-    ]  # fmt: skip
+    ], [(e.seq, reason_codes(e)) for e in events]  # fmt: skip
     assert [e.seq for e in events] == list(range(1, UNITS + 1))
     assert [e.decision for e in events] == [
         "pass" if o == "pass" else "hold" for o in plant.outcomes(UNITS)
@@ -121,7 +121,9 @@ async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line
         holds_left = await agent.state.holds()
 
     outcomes = plant.outcomes(UNITS)
-    assert [i for i, o in enumerate(outcomes) if o != "pass"] == [6, 7]
+    assert [i for i, o in enumerate(outcomes) if o != "pass"] == [6, 7], [
+        (e.seq, reason_codes(e)) for e in events
+    ]
     held = [e for e in events if e.decision == "hold"]
     assert [r.text for e in held for r in e.reasons] == [
         "The unit is on hold H-7: seal supplier notice",
