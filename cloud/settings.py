@@ -56,6 +56,8 @@ class Settings(BaseModel):
     ingest_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     ingest_batch_max: int = Field(default=500, ge=1, le=10_000)
     ingest_batch_wait_ms: int = Field(default=20, ge=0)
+    ingest_concurrency: int = Field(default=2, ge=1, le=8)
+    """Batches one worker stores at once on PostgreSQL (one decodes while one commits)."""
     ingest_receive_maximum: int = Field(default=2000, ge=1, le=65535)
     """MQTT 5 Receive Maximum: unacknowledged messages the broker may send us at once."""
     max_event_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -33,6 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from cloud.domain.events.ingest import BatchResult, EventIngestService, StoreUnavailableError
 from cloud.domain.events.validation import Incoming
 from cloud.mqtt.client import connect_properties, make_client
+from cloud.mqtt.on_asyncio import PahoOnAsyncio
 from cloud.settings import Settings
 from protocols.topics import event_filter, shared_subscription
 
@@ -83,10 +84,9 @@ class MqttIngest:
         )
         self._inbox: collections.deque[_Received] = collections.deque()
         self._arrived = asyncio.Event()
-        self._signalled = False
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._connected = False
         self._subscribed = asyncio.Event()
+        self._network: PahoOnAsyncio | None = None
 
     @property
     def connected(self) -> bool:
@@ -98,47 +98,65 @@ class MqttIngest:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; unacknowledged messages stay with the broker."""
-        self._loop = asyncio.get_running_loop()
         broker = self.settings.broker
         client = make_client(broker, client_id=self.settings.ingest_client_id, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.connect_async(
-            broker.host,
-            broker.port,
-            keepalive=30,
-            clean_start=False,
-            properties=connect_properties(
-                session_expiry_s=self.settings.ingest_session_expiry_s,
-                receive_maximum=self.settings.ingest_receive_maximum,
-            ),
+        self._network = PahoOnAsyncio(
+            client,
+            host=broker.host,
+            port=broker.port,
+            keepalive_s=30,
+            connect_options={
+                "clean_start": False,
+                "properties": connect_properties(
+                    session_expiry_s=self.settings.ingest_session_expiry_s,
+                    receive_maximum=self.settings.ingest_receive_maximum,
+                ),
+            },
         )
-        client.loop_start()
+        network_stop = asyncio.Event()
+        network = asyncio.create_task(self._network.run(network_stop), name="ingest-mqtt")
         stopping = asyncio.create_task(stop.wait())
+        in_flight: set[asyncio.Task[None]] = set()
+        # PostgreSQL: the next batch is decoded while the previous one commits. SQLite
+        # has one writer at a time, so a second batch would only wait for the lock.
+        concurrency = self.settings.ingest_concurrency if self.settings.is_postgres else 1
         try:
             while not stop.is_set():
+                # A slot first, then the batch: messages wait in the inbox, where the next
+                # batch picks them up, rather than in a batch that cannot start yet.
+                while len(in_flight) >= concurrency:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 batch = await self._next_batch(stopping)
-                if batch:
-                    if not await self._store(batch, stop):
-                        break
-                    for item in batch:
-                        client.ack(item.mid, item.qos)
+                if not batch:
+                    continue
+                task = asyncio.create_task(self._store_and_ack(client, batch, stop))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
         finally:
             stopping.cancel()
-            client.disconnect()
-            client.loop_stop()
+            if in_flight:
+                await asyncio.wait(in_flight)
+            network_stop.set()
+            await network
             self._connected = False
+
+    async def _store_and_ack(
+        self, client: mqtt.Client, batch: list[_Received], stop: asyncio.Event
+    ) -> None:
+        if await self._store(batch, stop):
+            for item in batch:
+                client.ack(item.mid, item.qos)
 
     async def _next_batch(self, stopping: asyncio.Task[bool]) -> list[_Received]:
         if not self._inbox:
             arrived = asyncio.create_task(self._arrived.wait())
             await asyncio.wait({arrived, stopping}, return_when=asyncio.FIRST_COMPLETED)
             arrived.cancel()
-        # Reset before draining: a message appended after the drain signals again.
         self._arrived.clear()
-        self._signalled = False
         limit = self.settings.ingest_batch_max
         if 0 < len(self._inbox) < limit and self.settings.ingest_batch_wait_ms:
             await asyncio.sleep(self.settings.ingest_batch_wait_ms / 1000)
@@ -197,8 +215,7 @@ class MqttIngest:
         reasons: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._subscribed.set)
+        self._subscribed.set()
 
     def _on_disconnect(
         self,
@@ -211,7 +228,6 @@ class MqttIngest:
         self._connected = False
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        # Runs on paho's network thread: only append and, when the consumer sleeps, wake it.
         try:
             topic = message.topic
         except UnicodeDecodeError:
@@ -230,6 +246,6 @@ class MqttIngest:
             )
         )
         self.stats.received += 1
-        if not self._signalled and self._loop is not None:
-            self._signalled = True
-            self._loop.call_soon_threadsafe(self._arrived.set)
+        if self._network is not None:
+            self._network.count_progress()
+        self._arrived.set()

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db.base import Base
 from cloud.db.dialect import insert_for
 from cloud.db.types import utc_now
 from cloud.domain.plant.models import Checkpoint, Device, Line, Site
@@ -123,7 +124,12 @@ async def _bind_on_first_use(
 
 
 async def mark_seen(session: AsyncSession, last_seen: dict[str, datetime]) -> None:
-    for device_id, seen_at in sorted(last_seen.items()):
-        await session.execute(
-            update(Device).where(Device.device_id == device_id).values(last_seen_at=seen_at)
-        )
+    if not last_seen:
+        return
+    table = Base.metadata.tables["devices"]
+    await session.execute(
+        update(table)
+        .where(table.c.device_id == bindparam("device"))
+        .values(last_seen_at=bindparam("seen_at")),
+        [{"device": d, "seen_at": at} for d, at in sorted(last_seen.items())],
+    )

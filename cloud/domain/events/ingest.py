@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db import bulk
 from cloud.db.base import Base
 from cloud.db.database import Database
-from cloud.db.dialect import insert_for
+from cloud.db.dialect import insert_for, is_postgres
 from cloud.db.types import utc_now
 from cloud.domain.events.devices import Binding, DeviceRegistry, mark_seen
 from cloud.domain.events.partitions import EventPartitions, month_of
@@ -90,6 +92,7 @@ class EventIngestService:
         self.options = options
         self.registry = DeviceRegistry(accept_unknown=options.accept_unknown_devices)
         self.partitions = EventPartitions()
+        self._seen_written: dict[str, float] = {}
 
     async def ingest(self, batch: Sequence[Incoming], *, attempts: int = 3) -> BatchResult:
         """Store a batch; raises StoreUnavailableError only when the database is unreachable."""
@@ -114,6 +117,7 @@ class EventIngestService:
                 return await self._store(plan)
             except Exception as exc:
                 self.registry.forget()
+                bulk.forget_staging()
                 if _unreachable(exc):
                     raise StoreUnavailableError(f"database unreachable: {exc}") from exc
                 if _transient(exc) and attempt < attempts:
@@ -175,14 +179,16 @@ class EventIngestService:
                     outcomes[index] = Outcome("duplicate", item.event.event_id)
                 else:
                     fresh[item.event.event_id] = (index, item, binding)
-            maxima = await lock_devices(
-                session, [item.event.device_id for _, item, _ in fresh.values()], now
-            )
             inserted = await _insert_events(session, [item for _, item, _ in fresh.values()])
             for event_id, (index, _, _) in fresh.items():
                 status: OutcomeStatus = "stored" if event_id in inserted else "duplicate"
                 outcomes[index] = Outcome(status, event_id)
             new = [fresh[event_id] for event_id in fresh if event_id in inserted]
+            # Locked after the insert, so batches of one worker insert side by side and
+            # only queue here. Under READ COMMITTED each statement after the lock sees
+            # the events a batch that held it before has committed, which the seq-reuse
+            # check relies on.
+            maxima = await lock_devices(session, [item.event.device_id for _, item, _ in new], now)
             sequences = await record_sequences(
                 session,
                 maxima,
@@ -199,12 +205,7 @@ class EventIngestService:
             await materialise(
                 session, [NewEvent(item.event, binding.checkpoint_id) for _, item, binding in new]
             )
-            last_seen: dict[str, datetime] = {}
-            for _, item, _ in new:
-                device_id = item.event.device_id
-                received = item.incoming.received_at
-                last_seen[device_id] = max(last_seen.get(device_id, received), received)
-            await mark_seen(session, last_seen)
+            await mark_seen(session, self._last_seen_to_write(new))
             refused.sort(key=lambda pair: pair[0])
             await self._dead_letter(session, [r for _, r in refused])
         for index, refusal in refused:
@@ -215,6 +216,18 @@ class EventIngestService:
             gaps_opened=sequences.gaps_opened,
             gaps_closed=sequences.gaps_closed,
         )
+
+    def _last_seen_to_write(self, new: list[tuple[int, Checked, Binding]]) -> dict[str, datetime]:
+        """Devices whose `last_seen_at` was not written in the last second (a write per batch
+        per device would cost a round trip on every batch for a figure read by people)."""
+        latest: dict[str, datetime] = {}
+        for _, item, _ in new:
+            device_id, received = item.event.device_id, item.incoming.received_at
+            latest[device_id] = max(latest.get(device_id, received), received)
+        now_s = time.monotonic()
+        due = {d: at for d, at in latest.items() if now_s - self._seen_written.get(d, -1e9) >= 1}
+        self._seen_written.update(dict.fromkeys(due, now_s))
+        return due
 
     async def _bound(
         self,
@@ -281,33 +294,65 @@ class EventIngestService:
         )
 
 
+_EVENT_COLUMNS = (
+    "event_id",
+    "id_time",
+    "kind",
+    "device_id",
+    "seq",
+    "site",
+    "line",
+    "checkpoint",
+    "occurred_at",
+    "received_at",
+    "clock_offset_ms",
+    "clock_skew",
+    "seq_reused",
+    "source",
+    "prev_hash",
+    "payload",
+)
+_PG_INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events_stage "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+def _event_row(item: Checked) -> tuple[Any, ...]:
+    event = item.event
+    return (
+        event.event_id,
+        item.id_time,
+        event.kind,
+        event.device_id,
+        event.seq,
+        event.site,
+        event.line,
+        event.checkpoint,
+        event.occurred_at,
+        item.incoming.received_at,
+        item.clock_offset_ms,
+        item.clock_skew,
+        False,
+        item.incoming.source,
+        event.prev_hash,
+        item.incoming.payload.decode("utf-8"),
+    )
+
+
 async def _insert_events(session: AsyncSession, items: list[Checked]) -> set[uuid.UUID]:
+    """Insert the events not stored yet; returns the ids this call inserted."""
     if not items:
         return set()
+    rows = [_event_row(item) for item in sorted(items, key=lambda c: c.event.event_id)]
+    if is_postgres(session):
+        driver = await bulk.stage(session, "events_stage", "(LIKE events)", _EVENT_COLUMNS, rows)
+        return {row[0] for row in await driver.fetch(_PG_INSERT_EVENTS)}
     events = Base.metadata.tables["events"]
-    rows = [
-        {
-            "event_id": item.event.event_id,
-            "id_time": item.id_time,
-            "kind": item.event.kind,
-            "device_id": item.event.device_id,
-            "seq": item.event.seq,
-            "site": item.event.site,
-            "line": item.event.line,
-            "checkpoint": item.event.checkpoint,
-            "occurred_at": item.event.occurred_at,
-            "received_at": item.incoming.received_at,
-            "clock_offset_ms": item.clock_offset_ms,
-            "clock_skew": item.clock_skew,
-            "seq_reused": False,
-            "source": item.incoming.source,
-            "prev_hash": item.event.prev_hash,
-            "payload": item.incoming.payload.decode("utf-8"),
-        }
-        for item in sorted(items, key=lambda c: c.event.event_id)
-    ]
     result = await session.execute(
-        insert_for(session, events).on_conflict_do_nothing().returning(events.c.event_id), rows
+        insert_for(session, events).on_conflict_do_nothing().returning(events.c.event_id),
+        [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows],
     )
     return set(result.scalars().all())
 

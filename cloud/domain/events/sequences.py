@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.db.dialect import insert_for
+from cloud.db.base import Base
+from cloud.db.dialect import insert_for, is_postgres
 from cloud.domain.events.models import DeviceSequence, Event, SeqGap
 
 
@@ -74,6 +75,18 @@ async def lock_devices(
     ordered = sorted(set(device_ids))
     if not ordered:
         return {}
+    if is_postgres(session):
+        # One round trip: the no-op update takes each row's lock, in device order, and
+        # returns its current maximum (a new device starts at 0).
+        table = Base.metadata.tables["device_sequences"]
+        stmt = insert_for(session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["device_id"], set_={"device_id": stmt.excluded.device_id}
+        ).returning(table.c.device_id, table.c.max_seq)
+        found = await session.execute(
+            stmt, [{"device_id": d, "max_seq": 0, "updated_at": now} for d in ordered]
+        )
+        return {device_id: max_seq for device_id, max_seq in found}
     await session.execute(
         insert_for(session, DeviceSequence).on_conflict_do_nothing(),
         [{"device_id": d, "max_seq": 0, "updated_at": now} for d in ordered],
@@ -105,6 +118,7 @@ async def record_sequences(
         if seq > 0:
             by_device.setdefault(device_id, []).append((seq, event_id))
     new_gaps: list[dict[str, object]] = []
+    advanced: list[dict[str, object]] = []
     for device_id, entries in by_device.items():
         step = advance_sequence(maxima[device_id], (seq for seq, _ in entries))
         for first, last in step.opened:
@@ -118,14 +132,19 @@ async def record_sequences(
                 }
             )
         if step.max_seq != maxima[device_id]:
-            await session.execute(
-                update(DeviceSequence)
-                .where(DeviceSequence.device_id == device_id)
-                .values(max_seq=step.max_seq, updated_at=now)
-            )
+            advanced.append({"device": device_id, "max_seq": step.max_seq, "updated_at": now})
         if step.late:
             late_ids = [event_id for seq, event_id in entries if seq in set(step.late)]
             await _fill_gaps(session, device_id, entries, late_ids, now, outcome)
+    if advanced:
+        table = Base.metadata.tables["device_sequences"]
+        # One executemany for every device of the batch (rows already locked, in order).
+        await session.execute(
+            update(table)
+            .where(table.c.device_id == bindparam("device"))
+            .values(max_seq=bindparam("max_seq"), updated_at=bindparam("updated_at")),
+            advanced,
+        )
     if new_gaps:
         await session.execute(insert_for(session, SeqGap), new_gaps)
         outcome.gaps_opened += len(new_gaps)

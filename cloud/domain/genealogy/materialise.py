@@ -17,7 +17,9 @@ from sqlalchemy import Table, and_, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db import bulk
 from cloud.db.base import Base
+from cloud.db.dialect import is_postgres
 from cloud.domain.genealogy import lineage
 from cloud.domain.genealogy.things import Resolved, Sightings, UnitKey, UnitSighting, resolve
 from cloud.domain.shipments.models import Shipment
@@ -83,14 +85,23 @@ async def materialise(session: AsyncSession, items: Sequence[NewEvent]) -> None:
     rows = _Rows()
     for item in ordered:
         await _apply(session, item, resolved, rows)
-    if rows.unit_events:
-        await session.execute(insert(_table("unit_events")), list(rows.unit_events.values()))
-    if rows.measurements:
-        await session.execute(insert(_table("measurements")), rows.measurements)
+    await _append(session, "unit_events", list(rows.unit_events.values()))
+    await _append(session, "measurements", rows.measurements)
     if rows.holds:
         await session.execute(insert(_table("holds")), rows.holds)
     if rows.edges:
         await session.execute(insert(_table("genealogy_edges")), rows.edges)
+
+
+async def _append(session: AsyncSession, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows that cannot conflict (they belong to events inserted in this transaction)."""
+    if not rows:
+        return
+    if is_postgres(session):
+        columns = list(rows[0])
+        await bulk.copy_rows(session, table, columns, [tuple(row.values()) for row in rows])
+    else:
+        await session.execute(insert(_table(table)), rows)
 
 
 def _collect(item: NewEvent, s: Sightings) -> None:
@@ -220,9 +231,12 @@ def _apply_inspected(item: NewEvent, event: UnitInspected, r: Resolved, rows: _R
         UnitSighting(di=udi.di, serial=udi.serial, lot=udi.lot, seen_at=event.occurred_at).key
     ]
     rows.unit_event(unit_id, item, "subject")
+    seen: set[str] = set()
     for sample in event.parameters:
-        if sample.value is None:
+        # A parameter named twice keeps its first value (the key is unit, event, parameter).
+        if sample.value is None or sample.name in seen:
             continue
+        seen.add(sample.name)
         rows.measurements.append(
             {
                 "unit_id": unit_id,

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Table, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db import bulk
 from cloud.db.base import Base
-from cloud.db.dialect import insert_for
+from cloud.db.dialect import insert_for, is_postgres
 from cloud.domain.genealogy.models import unit_ident
 
 UnitKey = tuple[str, str]
@@ -111,30 +112,109 @@ async def resolve(session: AsyncSession, sightings: Sightings) -> Resolved:
     )
 
 
+_UNIT_COLUMNS = (
+    "di",
+    "ident",
+    "serial",
+    "lot",
+    "expiry",
+    "production_date",
+    "work_order",
+    "status",
+    "status_at",
+    "first_seen_at",
+    "last_checkpoint_id",
+)
+_UNIT_STAGE = """(
+    di text, ident text, serial text, lot text, expiry date, production_date date,
+    work_order text, status text, status_at timestamptz, first_seen_at timestamptz,
+    last_checkpoint_id int, has_status bool
+)"""
+_STAGED_UNITS = f"SELECT {', '.join(_UNIT_COLUMNS)} FROM units_stage"
+# The same rules as the SQLAlchemy statement in `_units_portable`: a newer status wins,
+# identifiers missing so far are filled in, nothing known is overwritten.
+_PG_UPSERT_UNITS = f"""
+INSERT INTO units AS u ({", ".join(_UNIT_COLUMNS)})
+{_STAGED_UNITS} WHERE has_status ORDER BY di, ident
+ON CONFLICT (di, ident) DO UPDATE SET
+    status = CASE WHEN u.status_at <= EXCLUDED.status_at THEN EXCLUDED.status ELSE u.status END,
+    last_checkpoint_id = CASE WHEN u.status_at <= EXCLUDED.status_at
+        THEN coalesce(EXCLUDED.last_checkpoint_id, u.last_checkpoint_id)
+        ELSE u.last_checkpoint_id END,
+    status_at = greatest(u.status_at, EXCLUDED.status_at),
+    lot = coalesce(u.lot, EXCLUDED.lot),
+    serial = coalesce(u.serial, EXCLUDED.serial),
+    expiry = coalesce(u.expiry, EXCLUDED.expiry),
+    production_date = coalesce(u.production_date, EXCLUDED.production_date),
+    work_order = coalesce(u.work_order, EXCLUDED.work_order)
+RETURNING di, ident, id
+"""
+_PG_INSERT_UNITS = f"""
+INSERT INTO units ({", ".join(_UNIT_COLUMNS)})
+{_STAGED_UNITS} WHERE NOT has_status ORDER BY di, ident
+ON CONFLICT DO NOTHING RETURNING di, ident, id
+"""
+_PG_FIND_UNITS = """
+SELECT u.di, u.ident, u.id FROM units AS u
+JOIN units_stage AS k ON u.di = k.di AND u.ident = k.ident
+"""
+
+
+def _unit_rows(
+    sightings: dict[UnitKey, UnitSighting],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows in `_UNIT_COLUMNS` order: (with a new status, without one), in key order."""
+    with_status: list[tuple[Any, ...]] = []
+    without_status: list[tuple[Any, ...]] = []
+    for key in sorted(sightings):
+        s = sightings[key]
+        row = (
+            s.di,
+            key[1],
+            s.serial,
+            s.lot,
+            s.expiry,
+            s.production_date,
+            s.work_order,
+            s.status or "in_process",
+            s.status_at or s.seen_at,
+            s.seen_at,
+            s.checkpoint_id,
+        )
+        (with_status if s.status is not None else without_status).append(row)
+    return with_status, without_status
+
+
 async def _units(
     session: AsyncSession, sightings: dict[UnitKey, UnitSighting]
 ) -> dict[UnitKey, int]:
     if not sightings:
         return {}
+    if not is_postgres(session):
+        return await _units_portable(session, sightings)
+    with_status, without_status = _unit_rows(sightings)
+    staged = [(*row, True) for row in with_status] + [(*row, False) for row in without_status]
+    driver = await bulk.stage(
+        session, "units_stage", _UNIT_STAGE, (*_UNIT_COLUMNS, "has_status"), staged
+    )
+    found: dict[UnitKey, int] = {}
+    for statement, rows in ((_PG_UPSERT_UNITS, with_status), (_PG_INSERT_UNITS, without_status)):
+        if rows:
+            found.update({(di, ident): uid for di, ident, uid in await driver.fetch(statement)})
+    if len(found) < len(sightings):
+        # Rows that existed already and were left alone (ON CONFLICT DO NOTHING).
+        found.update({(di, ident): uid for di, ident, uid in await driver.fetch(_PG_FIND_UNITS)})
+    return found
+
+
+async def _units_portable(
+    session: AsyncSession, sightings: dict[UnitKey, UnitSighting]
+) -> dict[UnitKey, int]:
     units = _table("units")
-    with_status: list[dict[str, Any]] = []
-    without_status: list[dict[str, Any]] = []
-    for key in sorted(sightings):
-        s = sightings[key]
-        row = {
-            "di": s.di,
-            "ident": key[1],
-            "serial": s.serial,
-            "lot": s.lot,
-            "expiry": s.expiry,
-            "production_date": s.production_date,
-            "work_order": s.work_order,
-            "status": s.status or "in_process",
-            "status_at": s.status_at or s.seen_at,
-            "first_seen_at": s.seen_at,
-            "last_checkpoint_id": s.checkpoint_id,
-        }
-        (with_status if s.status is not None else without_status).append(row)
+    with_status, without_status = (
+        [dict(zip(_UNIT_COLUMNS, row, strict=True)) for row in rows]
+        for rows in _unit_rows(sightings)
+    )
     if with_status:
         stmt = insert_for(session, units)
         ex = stmt.excluded

@@ -477,7 +477,6 @@ def upgrade() -> None:
 
     op.create_table(
         "measurements",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("checkpoint_id", sa.Integer(), nullable=False),
         sa.Column("parameter", sa.String(length=64), nullable=False),
@@ -500,7 +499,7 @@ def upgrade() -> None:
             name=op.f("fk_measurements_unit_id_units"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_measurements")),
+        sa.PrimaryKeyConstraint("unit_id", "event_id", "parameter", name=op.f("pk_measurements")),
     )
     op.create_index(
         op.f("ix_measurements_checkpoint_id_parameter_measured_at"),
@@ -508,7 +507,6 @@ def upgrade() -> None:
         ["checkpoint_id", "parameter", "measured_at"],
         unique=False,
     )
-    op.create_index(op.f("ix_measurements_unit_id"), "measurements", ["unit_id"], unique=False)
 
     op.create_table(
         "shipment_items",
@@ -573,13 +571,7 @@ def upgrade() -> None:
             name=op.f("fk_unit_events_unit_id_units"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("unit_id", "event_id", name=op.f("pk_unit_events")),
-    )
-    op.create_index(
-        op.f("ix_unit_events_unit_id_occurred_at"),
-        "unit_events",
-        ["unit_id", "occurred_at"],
-        unique=False,
+        sa.PrimaryKeyConstraint("unit_id", "occurred_at", "event_id", name=op.f("pk_unit_events")),
     )
 
     op.create_table(
@@ -609,7 +601,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_dispositions_hold_id"), table_name="dispositions")
 
     op.drop_table("dispositions")
-    op.drop_index(op.f("ix_unit_events_unit_id_occurred_at"), table_name="unit_events")
 
     op.drop_table("unit_events")
     op.drop_index(op.f("ix_shipment_items_unit_id"), table_name="shipment_items")
@@ -618,7 +609,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_shipment_items_container_id"), table_name="shipment_items")
 
     op.drop_table("shipment_items")
-    op.drop_index(op.f("ix_measurements_unit_id"), table_name="measurements")
     op.drop_index(
         op.f("ix_measurements_checkpoint_id_parameter_measured_at"), table_name="measurements"
     )

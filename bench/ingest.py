@@ -1,0 +1,680 @@
+"""Cloud ingest figures on PostgreSQL, each beside a baseline measured in the same run.
+
+    .venv/bin/python bench/ingest.py [--events 20000] [--devices 8] [--rate 2000]
+
+Everything runs against a Mosquitto of its own (free port, the queue settings the ingest
+needs) and a fresh PostgreSQL database (`tracegate_bench_<hex>`, dropped at the end).
+The events are realistic `unit.inspected` (two process parameters, one read, ~1 KB),
+per-device chains from `--devices` edges.
+
+1. MQTT -> PostgreSQL, events/s, with 1 and with 2 `tracegate cloud ingest` worker
+   processes (one shared-subscription group), draining a queue of `--events` messages
+   the broker holds for their persistent sessions; the rows include everything the
+   service derives from an event (unit, measurements, unit history, seq tracking).
+   Baselines:
+   a. a bare paho subscriber (QoS 1, auto-ack) draining the same messages from the same
+      broker the same way, storing nothing;
+   b. raw asyncpg `executemany INSERT ... ON CONFLICT DO NOTHING` of the same event rows
+      into the same (partitioned, indexed) event table in batches of 500, nothing derived.
+   Target: at least 0.7x the slower baseline.
+2. `POST /api/events` through `tracegate cloud serve` (uvicorn, batches of 500, two
+   concurrent clients) beside the raw insert. Target: at least 0.5x.
+3. Batch latency (first message of a batch received -> batch committed and acknowledged)
+   at a steady `--rate` events/s, p50/p99. Target: p99 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from cloud.db.database import Database
+from cloud.db.migrate import upgrade_database
+from cloud.domain.events.ingest import EventIngestService
+from cloud.domain.events.partitions import month_bounds, partition_name
+from cloud.domain.plant.services import PlantCheckpoint, PlantService
+from cloud.ingest.consumer import IngestStats, MqttIngest
+from cloud.mqtt.client import connect_properties
+from cloud.runtime import ingest_options
+from cloud.settings import Settings
+from protocols.codec import decode_event, encode_event, event_hash
+from protocols.events import UnitInspected
+from protocols.ids import uuid7, uuid7_time
+from protocols.parts import ParameterSample, ParsedUdi, Read
+from protocols.topics import event_filter, shared_subscription
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACEGATE = ROOT / ".venv" / "bin" / "tracegate"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SITE, LINE = "plant-b", "line-1"
+BROKER_CONFIG = """\
+persistence false
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 0
+allow_anonymous true
+user root
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    topic_tail: str
+    """site/line/checkpoint/event, without the prefix."""
+    payload: bytes
+
+
+def make_events(count: int, devices: int) -> list[Message]:
+    chains = {f"cp-{d}": ("", 0) for d in range(devices)}
+    messages = []
+    for n in range(count):
+        checkpoint = f"cp-{n % devices}"
+        prev, seq = chains[checkpoint]
+        now = dt.datetime.now(dt.UTC)
+        serial = f"SN{n:09d}"
+        event = UnitInspected(
+            event_id=uuid7(),
+            device_id=f"edge-{checkpoint}",
+            seq=seq + 1,
+            prev_hash=prev,
+            occurred_at=now,
+            site=SITE,
+            line=LINE,
+            checkpoint=checkpoint,
+            reads=(
+                Read(
+                    text=f"0109506000134352172812311012345\x1d21{serial}",
+                    symbology_id="]d2",
+                    source="scanner",
+                    source_name="scanner-1",
+                    read_at=now,
+                ),
+            ),
+            udi=ParsedUdi(
+                issuer="GS1",
+                di="09506000134352",
+                lot="12345",
+                serial=serial,
+                expiry=dt.date(2028, 12, 31),
+            ),
+            parameters=(
+                ParameterSample(
+                    name="seal_temp",
+                    value=182.5,
+                    unit="degC",
+                    lo=170,
+                    hi=190,
+                    age_ms=12,
+                    in_limits=True,
+                ),
+                ParameterSample(
+                    name="seal_pressure",
+                    value=4.1,
+                    unit="bar",
+                    lo=3.5,
+                    hi=4.5,
+                    age_ms=8,
+                    in_limits=True,
+                ),
+            ),
+            decision="pass",
+            work_order="WO-1",
+            ruleset_version="r1",
+        )
+        data = encode_event(event)
+        chains[checkpoint] = (event_hash(data), seq + 1)
+        messages.append(Message(f"{SITE}/{LINE}/{checkpoint}/event", data))
+    return messages
+
+
+# --- infrastructure ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout_s} s")
+
+
+@contextlib.contextmanager
+def own_mosquitto(directory: Path) -> Iterator[int]:
+    port = free_port()
+    config = directory / "mosquitto.conf"
+    config.write_text(f"{BROKER_CONFIG}listener {port} 127.0.0.1\n")
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    process = subprocess.Popen([binary, "-c", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, timeout_s=5)
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    name = f"tracegate_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def prepare_database(url: str, devices: int) -> None:
+    await upgrade_database(url)
+    db = Database.connect(url)
+    try:
+        await PlantService(db).import_checkpoints(
+            PlantCheckpoint(site=SITE, line=LINE, checkpoint=f"cp-{d}", device_id=f"edge-cp-{d}")
+            for d in range(devices)
+        )
+    finally:
+        await db.close()
+    # The month's partition exists before any timing starts, for every contender alike.
+    now = dt.datetime.now(dt.UTC)
+    start, end = month_bounds(now.year, now.month)
+    connection = await asyncpg.connect(raw_dsn(url))
+    await connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {partition_name(now.year, now.month)} PARTITION OF events "
+        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+    )
+    await connection.close()
+
+
+def raw_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+DERIVED = (
+    "measurements",
+    "unit_events",
+    "holds",
+    "units",
+    "device_sequences",
+    "seq_gaps",
+    "dead_letters",
+    "events",
+)
+
+
+async def empty(url: str) -> None:
+    connection = await asyncpg.connect(raw_dsn(url))
+    await connection.execute(f"TRUNCATE {', '.join(DERIVED)} CASCADE")
+    await connection.close()
+
+
+async def count_events(connection: asyncpg.Connection) -> int:
+    value: int = await connection.fetchval("SELECT count(*) FROM events")
+    return value
+
+
+def mqtt_client(port: int, client_id: str, *, on_message: object = None) -> mqtt.Client:
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.max_inflight_messages_set(2000)
+    if on_message is not None:
+        client.on_message = on_message  # type: ignore[assignment]
+    return client
+
+
+def publish_all(port: int, prefix: str, messages: list[Message]) -> float:
+    """Publish every message at QoS 1 and wait for every PUBACK; returns messages/s."""
+    client = mqtt_client(port, f"bench-pub-{secrets.token_hex(3)}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    started = time.perf_counter()
+    infos = [client.publish(f"{prefix}/{m.topic_tail}", m.payload, qos=1) for m in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=60)
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    client.loop_stop()
+    return len(messages) / elapsed
+
+
+def create_session(port: int, client_id: str, subscription: str) -> None:
+    """Connect once with a persistent session and subscribe, so the broker queues for it."""
+    subscribed = threading.Event()
+    client = mqtt_client(port, client_id)
+    client.on_subscribe = lambda *args: subscribed.set()
+    client.connect(
+        "127.0.0.1",
+        port,
+        clean_start=False,
+        properties=connect_properties(session_expiry_s=3600),
+    )
+    client.loop_start()
+    client.subscribe(subscription, qos=1)
+    if not subscribed.wait(5):
+        raise TimeoutError(f"no SUBACK for {subscription}")
+    client.disconnect()
+    client.loop_stop()
+
+
+# --- 1a. bare paho drain ---------------------------------------------------------------
+
+
+def bare_drain(port: int, messages: list[Message]) -> float:
+    prefix = f"drain{secrets.token_hex(3)}/v1"
+    subscription = shared_subscription("drain", event_filter(prefix=prefix))
+    create_session(port, "bench-drain", subscription)
+    publish_all(port, prefix, messages)
+    done = threading.Event()
+    received = 0
+
+    def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        nonlocal received
+        received += 1
+        if received == len(messages):
+            done.set()
+
+    client = mqtt_client(port, "bench-drain", on_message=on_message)
+    started = time.perf_counter()
+    client.connect(
+        "127.0.0.1",
+        port,
+        clean_start=False,
+        properties=connect_properties(session_expiry_s=3600, receive_maximum=2000),
+    )
+    client.loop_start()
+    if not done.wait(120):
+        raise TimeoutError(f"drained {received} of {len(messages)}")
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    client.loop_stop()
+    return len(messages) / elapsed
+
+
+# --- 1b. raw asyncpg insert ------------------------------------------------------------
+
+INSERT = """
+INSERT INTO events (event_id, id_time, kind, device_id, seq, site, line, checkpoint,
+    occurred_at, received_at, clock_offset_ms, clock_skew, seq_reused, source, prev_hash,
+    payload)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT DO NOTHING
+"""
+
+
+def event_rows(messages: list[Message]) -> list[tuple[object, ...]]:
+    now = dt.datetime.now(dt.UTC)
+    rows: list[tuple[object, ...]] = []
+    for message in messages:
+        event = decode_event(message.payload)
+        rows.append(
+            (
+                event.event_id,
+                uuid7_time(event.event_id),
+                event.kind,
+                event.device_id,
+                event.seq,
+                event.site,
+                event.line,
+                event.checkpoint,
+                event.occurred_at,
+                now,
+                0,
+                False,
+                False,
+                "mqtt",
+                event.prev_hash,
+                message.payload.decode(),
+            )
+        )
+    return rows
+
+
+async def raw_insert(url: str, messages: list[Message], *, batch: int = 500) -> float:
+    rows = event_rows(messages)
+    await empty(url)
+    connection = await asyncpg.connect(raw_dsn(url))
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch):
+        async with connection.transaction():
+            await connection.executemany(INSERT, rows[start : start + batch])
+    elapsed = time.perf_counter() - started
+    await connection.close()
+    return len(rows) / elapsed
+
+
+# --- 1. the ingest workers -------------------------------------------------------------
+
+
+def worker_env(url: str, port: int, prefix: str, group: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TRACEGATE_DATABASE_URL": url,
+        "TRACEGATE_MQTT_URL": f"mqtt://127.0.0.1:{port}",
+        "TRACEGATE_TOPIC_PREFIX": prefix,
+        "TRACEGATE_INGEST_GROUP": group,
+        "TRACEGATE_ACCEPT_UNKNOWN_DEVICES": "false",
+    }
+
+
+async def ingest_workers(url: str, port: int, messages: list[Message], workers: int) -> float:
+    await empty(url)
+    prefix = f"ing{secrets.token_hex(3)}/v1"
+    group = f"g{secrets.token_hex(3)}"
+    subscription = shared_subscription(group, event_filter(prefix=prefix))
+    names = [f"bench-ingest-{group}-{n}" for n in range(workers)]
+    for name in names:
+        create_session(port, name, subscription)
+    publish_all(port, prefix, messages)
+    env = worker_env(url, port, prefix, group)
+    connection = await asyncpg.connect(raw_dsn(url))
+    processes = [
+        await asyncio.create_subprocess_exec(
+            str(TRACEGATE),
+            "cloud",
+            "ingest",
+            "--worker",
+            name,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for name in names
+    ]
+    try:
+        # Timed from the first committed batch (process start-up excluded) to the last.
+        first = 0
+        while first == 0:
+            first = await count_events(connection)
+            await asyncio.sleep(0.005)
+        started = time.perf_counter()
+        deadline = started + 300
+        while (stored := await count_events(connection)) < len(messages):
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{stored} of {len(messages)} stored")
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            await process.wait()
+        await connection.close()
+    return (len(messages) - first) / elapsed
+
+
+# --- 2. POST /api/events ---------------------------------------------------------------
+
+
+async def device_headers(url: str, devices: int) -> dict[str, dict[str, str]]:
+    """Per-device `Authorization` headers when the service checks credentials, else none."""
+    try:
+        from cloud.domain.auth.credentials import new_token
+        from cloud.domain.auth.models import DeviceCredential
+    except ImportError:
+        return {}
+    db = Database.connect(url)
+    headers = {}
+    try:
+        async with db.sessions.begin() as session:
+            for d in range(devices):
+                token, digest = new_token("device")
+                device_id = f"edge-cp-{d}"
+                session.add(
+                    DeviceCredential(device_id=device_id, token_hash=digest, created_by="bench")
+                )
+                headers[device_id] = {"Authorization": f"Bearer {token}"}
+    finally:
+        await db.close()
+    return headers
+
+
+async def post_events(
+    url: str, port: int, messages: list[Message], devices: int, *, batch: int = 500
+) -> float:
+    """Batches of one device's events (a device may post only its own), two clients."""
+    await empty(url)
+    auth = await device_headers(url, devices)
+    http_port = free_port()
+    env = worker_env(url, port, "api/v1", "none")
+    server = await asyncio.create_subprocess_exec(
+        str(TRACEGATE),
+        "cloud",
+        "serve",
+        "--port",
+        str(http_port),
+        "--no-ingest",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(http_port, timeout_s=30)
+        per_device: dict[str, list[bytes]] = {}
+        for m in messages:
+            per_device.setdefault(m.topic_tail.split("/")[2], []).append(m.payload)
+        requests = [
+            (f"edge-{checkpoint}", b"[" + b",".join(payloads[i : i + batch]) + b"]")
+            for checkpoint, payloads in per_device.items()
+            for i in range(0, len(payloads), batch)
+        ]
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{http_port}", timeout=60
+        ) as client:
+
+            async def post(device_id: str, body: bytes) -> int:
+                response = await client.post(
+                    "/api/events", content=body, headers=auth.get(device_id, {})
+                )
+                response.raise_for_status()
+                report = response.json()
+                if report["refused"]:
+                    raise RuntimeError(response.text[:500])
+                stored: int = report["stored"]
+                return stored
+
+            warm = await post(*requests[0])  # first request: caches, partition
+            queue = list(requests[1:])
+            stored = 0
+
+            async def sender() -> None:
+                nonlocal stored
+                while queue:
+                    count = await post(*queue.pop())
+                    stored += count
+
+            started = time.perf_counter()
+            await asyncio.gather(sender(), sender())
+            elapsed = time.perf_counter() - started
+    finally:
+        server.send_signal(signal.SIGTERM)
+        await server.wait()
+    if warm + stored != len(messages):
+        raise RuntimeError(f"stored {warm + stored} of {len(messages)} events")
+    return stored / elapsed
+
+
+# --- 3. batch latency at a steady rate ---------------------------------------------------
+
+
+async def steady_latency(
+    url: str, port: int, devices: int, *, rate_per_s: int, seconds: float
+) -> tuple[list[float], int]:
+    await empty(url)
+    messages = make_events(int(rate_per_s * seconds), devices)
+    prefix = f"lat{secrets.token_hex(3)}/v1"
+    settings = Settings(
+        database_url=url,
+        mqtt_url=f"mqtt://127.0.0.1:{port}",
+        topic_prefix=prefix,
+        ingest_group=f"lat{secrets.token_hex(3)}",
+        ingest_client_id=f"bench-lat-{secrets.token_hex(3)}",
+        accept_unknown_devices=False,
+    )
+    db = Database.connect(url)
+    worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await worker.wait_subscribed(timeout_s=5)
+    # Warm up (temporary tables, prepared statements, pool connections), then measure.
+    warmup = make_events(200, devices)
+    publish_all(port, prefix, warmup)
+    for _ in range(300):
+        if worker.stats.stored >= len(warmup):
+            break
+        await asyncio.sleep(0.1)
+    await empty(url)
+    worker.stats = IngestStats()
+    # The edges publish from another process, as they would.
+    publisher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--publish-steady",
+        str(port),
+        prefix,
+        str(rate_per_s),
+        stdin=subprocess.PIPE,
+    )
+    assert publisher.stdin is not None
+    publisher.stdin.write(
+        b"".join(
+            len(m.payload).to_bytes(4, "big") + m.topic_tail.encode().ljust(64) + m.payload
+            for m in messages
+        )
+    )
+    await publisher.stdin.drain()
+    publisher.stdin.close()
+    await publisher.wait()
+    for _ in range(600):
+        if worker.stats.stored >= len(messages):
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await task
+    await db.close()
+    return list(worker.stats.batch_latency_ms), worker.stats.stored
+
+
+def publish_steady(port: int, prefix: str, rate_per_s: int) -> None:
+    data = sys.stdin.buffer.read()
+    messages = []
+    offset = 0
+    while offset < len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        tail = data[offset + 4 : offset + 68].decode().strip()
+        messages.append((f"{prefix}/{tail}", data[offset + 68 : offset + 68 + size]))
+        offset += 68 + size
+    client = mqtt_client(port, f"bench-steady-{secrets.token_hex(3)}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    started = time.perf_counter()
+    infos = []
+    for n, (topic, payload) in enumerate(messages):
+        ahead = started + n / rate_per_s - time.perf_counter()
+        if ahead > 0:
+            time.sleep(ahead)
+        infos.append(client.publish(topic, payload, qos=1))
+    for info in infos:
+        info.wait_for_publish(timeout=60)
+    client.disconnect()
+    client.loop_stop()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"generating {args.events} unit.inspected events from {args.devices} devices ...")
+    messages = make_events(args.events, args.devices)
+    size = statistics.mean(len(m.payload) for m in messages)
+    print(f"  {size:.0f} bytes each on average")
+    with tempfile.TemporaryDirectory() as tmp, own_mosquitto(Path(tmp)) as port:
+        async with fresh_database() as url:
+            await prepare_database(url, args.devices)
+            drain = bare_drain(port, messages)
+            raw = await raw_insert(url, messages)
+            one = await ingest_workers(url, port, messages, 1)
+            two = await ingest_workers(url, port, messages, 2)
+            api = await post_events(url, port, messages, args.devices)
+            # Latency is a figure for a worker that keeps up: by default at half the
+            # throughput one worker just reached, unless --rate says otherwise.
+            rate = args.rate or max(200, int(one / 2))
+            latencies, stored = await steady_latency(
+                url, port, args.devices, rate_per_s=rate, seconds=args.seconds
+            )
+    slower = min(drain, raw)
+    print()
+    print(f"1. MQTT -> PostgreSQL (queue of {args.events} events drained)")
+    print(f"   baseline  bare paho subscriber, QoS 1 .......... {drain:9,.0f} msg/s")
+    print(f"   baseline  raw asyncpg executemany ON CONFLICT .. {raw:9,.0f} rows/s")
+    print(
+        f"   ingest    1 worker ............................. {one:9,.0f} events/s  "
+        f"{one / slower:.2f}x slower baseline (target 0.7x)"
+    )
+    print(
+        f"   ingest    2 workers ............................ {two:9,.0f} events/s  "
+        f"{two / slower:.2f}x slower baseline"
+    )
+    print("2. HTTP")
+    print(
+        f"   POST /api/events, 500/request, 2 clients ....... {api:9,.0f} events/s  "
+        f"{api / raw:.2f}x raw insert (target 0.5x)"
+    )
+    print(
+        f"3. batch latency at {rate} events/s for {args.seconds:.0f} s "
+        f"({stored} stored, {len(latencies)} batches)"
+    )
+    if latencies:
+        p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+        print(
+            f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   max {max(latencies):6.1f} ms"
+            "   (target p99 < 100 ms)"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--publish-steady":
+        publish_steady(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--devices", type=int, default=8)
+    parser.add_argument(
+        "--rate", type=int, default=0, help="events/s for the latency run (default: half of 1.)"
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
+    asyncio.run(main(parser.parse_args()))
