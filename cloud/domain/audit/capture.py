@@ -60,6 +60,8 @@ and a recall's frozen unit list (its hash is recorded in the audited recall row)
 
 IGNORED_COLUMNS: Mapping[str, frozenset[str]] = {
     "devices": frozenset({"last_seen_at"}),
+    # Each failed password check has its own `*_failed` row; a lockout is still a change.
+    "users": frozenset({"failed_logins"}),
     "outgoing_commands": frozenset({"attempts", "last_error", "published_at"}),
 }
 """Bookkeeping that changes on its own: a change of only these columns is not a change."""

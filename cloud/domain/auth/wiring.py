@@ -35,11 +35,19 @@ def issue8_parts(rt: Runtime) -> AppParts:
     )
     from cloud.domain.auth.middleware import AuthMiddleware, route_roles_guard
     from cloud.domain.auth.services import AuthService
+    from cloud.domain.quality.controllers import CapaController, NonconformanceController
+    from cloud.domain.quality.services import QualityService
+    from cloud.domain.recall.controllers import RecallController
+    from cloud.domain.recall.services import RecallService
+    from cloud.domain.signatures.controllers import DispositionController, SignatureController
+    from cloud.domain.signatures.dispositions import DispositionService
+    from cloud.domain.signatures.services import SignatureService
     from cloud.domain.trace.controllers import TraceController, UnitController
     from cloud.domain.trace.services import TraceService
 
     capture.install()
     auth = AuthService(rt.db)
+    signatures = SignatureService(rt.db, auth)
 
     def provide(value: Any) -> Provide:
         return Provide(lambda: value, sync_to_thread=False)
@@ -52,11 +60,22 @@ def issue8_parts(rt: Runtime) -> AppParts:
             AuditController,
             UnitController,
             TraceController,
+            DispositionController,
+            SignatureController,
+            NonconformanceController,
+            CapaController,
+            RecallController,
         ],
         dependencies={
             "auth_service": provide(auth),
             "audit_service": provide(AuditService(rt.db)),
             "trace_service": provide(TraceService(rt.db)),
+            "signature_service": provide(signatures),
+            "disposition_service": provide(
+                DispositionService(rt.db, signatures, rt.commands, rt.settings)
+            ),
+            "quality_service": provide(QualityService(rt.db, signatures)),
+            "recall_service": provide(RecallService(rt.db, signatures, rt.commands, rt.settings)),
         },
         middleware=[DefineMiddleware(AuthMiddleware, auth=auth)],
         guards=[route_roles_guard],

@@ -8,7 +8,22 @@ measured a forward trace to ~10,000 units at 83 ms through the closure against
 
 from __future__ import annotations
 
-from sqlalchemy import TextClause, text
+from typing import Any
+
+from sqlalchemy import Date, TextClause, Uuid, text
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.types import TypeEngine
+
+from cloud.db.types import UtcDateTime
+
+# Result types: raw SQL on SQLite returns dates, times and UUIDs as text otherwise.
+PLACED_TYPES: dict[str, TypeEngine[Any]] = {"ship_date": Date()}
+MEASUREMENT_TYPES: dict[str, TypeEngine[Any]] = {"measured_at": UtcDateTime(), "event_id": Uuid()}
+
+
+def typed(statement: TextClause, **types: TypeEngine[Any]) -> TextualSelect:
+    return statement.columns(**types)
+
 
 # A unit's current place: innermost open containment (case), the one holding that (pallet),
 # and a shipment that carried either; `consumed` when it went into another unit (it then
@@ -35,8 +50,9 @@ LEFT JOIN shipment_items AS s2 ON s2.container_id = k2.container_id AND s2.event
 LEFT JOIN shipments AS sh ON sh.id = COALESCE(s2.shipment_id, s1.shipment_id)
 """
 
-BACKWARD_EDGES: TextClause = text(
-    """
+BACKWARD_EDGES = typed(
+    text(
+        """
     WITH nodes(kind, id) AS (
         SELECT CAST('unit' AS VARCHAR(8)), CAST(:unit_id AS BIGINT)
         UNION ALL
@@ -55,10 +71,15 @@ BACKWARD_EDGES: TextClause = text(
     LEFT JOIN lots AS l ON e.child_kind = 'lot' AND l.id = e.child_id
     ORDER BY e.occurred_at, e.id
     """
+    ),
+    event_id=Uuid(),
+    occurred_at=UtcDateTime(),
+    lot_received_at=UtcDateTime(),
 )
 
-BACKWARD_MEASUREMENTS: TextClause = text(
-    """
+BACKWARD_MEASUREMENTS = typed(
+    text(
+        """
     SELECT m.unit_id, c.code AS checkpoint, m.parameter, m.value, m.uom, m.low, m.high,
            m.measured_at, m.event_id
     FROM measurements AS m
@@ -70,10 +91,13 @@ BACKWARD_MEASUREMENTS: TextClause = text(
               AND ancestor_kind = 'unit')
     ORDER BY m.unit_id, m.measured_at, m.parameter
     """
+    ),
+    **MEASUREMENT_TYPES,
 )
 
-FORWARD_FROM_LOT: TextClause = text(
-    """
+FORWARD_FROM_LOT = typed(
+    text(
+        """
     WITH start(kind, id) AS (
         SELECT CAST('lot' AS VARCHAR(8)), id FROM lots WHERE di = :di AND lot = :lot
         UNION ALL
@@ -87,23 +111,29 @@ FORWARD_FROM_LOT: TextClause = text(
         WHERE g.descendant_kind = 'unit'
     )
     """
-    + PLACED_UNITS
-    + " ORDER BY u.id"
+        + PLACED_UNITS
+        + " ORDER BY u.id"
+    ),
+    **PLACED_TYPES,
 )
 
-FORWARD_FROM_UNIT: TextClause = text(
-    """
+FORWARD_FROM_UNIT = typed(
+    text(
+        """
     WITH hit(id) AS (
         SELECT descendant_id FROM lineage
         WHERE ancestor_kind = 'unit' AND ancestor_id = :unit_id AND descendant_kind = 'unit'
     )
     """
-    + PLACED_UNITS
-    + " ORDER BY u.id"
+        + PLACED_UNITS
+        + " ORDER BY u.id"
+    ),
+    **PLACED_TYPES,
 )
 
-UNIT_HISTORY: TextClause = text(
-    """
+UNIT_HISTORY = typed(
+    text(
+        """
     SELECT ue.event_id, ue.kind, ue.role, ue.occurred_at,
            ev.site, ev.line, ev.checkpoint, ev.device_id, ev.seq, ev.payload
     FROM unit_events AS ue
@@ -111,20 +141,26 @@ UNIT_HISTORY: TextClause = text(
     WHERE ue.unit_id = :unit_id
     ORDER BY ue.occurred_at, ue.event_id
     """
+    ),
+    event_id=Uuid(),
+    occurred_at=UtcDateTime(),
 )
 
-UNIT_MEASUREMENTS: TextClause = text(
-    """
+UNIT_MEASUREMENTS = typed(
+    text(
+        """
     SELECT m.unit_id, c.code AS checkpoint, m.parameter, m.value, m.uom, m.low, m.high,
            m.measured_at, m.event_id
     FROM measurements AS m JOIN checkpoints AS c ON c.id = m.checkpoint_id
     WHERE m.unit_id = :unit_id
     ORDER BY m.measured_at, m.parameter
     """
+    ),
+    **MEASUREMENT_TYPES,
 )
 
-UNIT_PLACEMENT: TextClause = text(
-    "WITH hit(id) AS (SELECT CAST(:unit_id AS BIGINT))" + PLACED_UNITS
+UNIT_PLACEMENT = typed(
+    text("WITH hit(id) AS (SELECT CAST(:unit_id AS BIGINT))" + PLACED_UNITS), **PLACED_TYPES
 )
 
 NEIGHBOURS: TextClause = text(
