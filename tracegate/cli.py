@@ -10,10 +10,12 @@ import typer
 
 from tracegate import __version__
 from tracegate.cli_cloud import cloud_app
+from tracegate.cli_cloud_access import add_cloud_access_commands
 from tracegate.cli_config import config_app
 from tracegate.cli_decode import decode_command
 from tracegate.cli_edge import edge_app
 from tracegate.cli_sim import sim_app
+from tracegate.cli_trace import trace_command
 from tracegate.cli_udi import udi_app
 
 app = typer.Typer(
@@ -28,7 +30,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
 app.add_typer(edge_app, name="edge")
 app.add_typer(cloud_app, name="cloud")
+add_cloud_access_commands(cloud_app)
 app.command("decode")(decode_command)
+app.command("trace")(trace_command)
 
 
 def _version(value: bool) -> None:

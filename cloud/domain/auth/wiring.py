@@ -35,6 +35,8 @@ def issue8_parts(rt: Runtime) -> AppParts:
     )
     from cloud.domain.auth.middleware import AuthMiddleware, route_roles_guard
     from cloud.domain.auth.services import AuthService
+    from cloud.domain.epcis.controllers import EpcisController
+    from cloud.domain.epcis.services import EpcisService
     from cloud.domain.quality.controllers import CapaController, NonconformanceController
     from cloud.domain.quality.services import QualityService
     from cloud.domain.recall.controllers import RecallController
@@ -65,6 +67,7 @@ def issue8_parts(rt: Runtime) -> AppParts:
             NonconformanceController,
             CapaController,
             RecallController,
+            EpcisController,
         ],
         dependencies={
             "auth_service": provide(auth),
@@ -75,6 +78,7 @@ def issue8_parts(rt: Runtime) -> AppParts:
                 DispositionService(rt.db, signatures, rt.commands, rt.settings)
             ),
             "quality_service": provide(QualityService(rt.db, signatures)),
+            "epcis_service": provide(EpcisService(rt.db)),
             "recall_service": provide(RecallService(rt.db, signatures, rt.commands, rt.settings)),
         },
         middleware=[DefineMiddleware(AuthMiddleware, auth=auth)],

@@ -159,10 +159,8 @@ async def test_the_impact_names_containers_recipients_and_regions(
         c["sscc"]: (c["outer_container"], c["units"], c["shipment"]) for c in impact["containers"]
     }
     m = story.model
-    expected: Counter[tuple[str, str | None, str | None]] = Counter(
-        m.placement(n)
-        for n in m.end_units({lot(TUBING, "TUBE-A")})  # type: ignore[misc]
-        if m.placement(n)[0]
+    expected: Counter[tuple[str | None, str | None, str | None]] = Counter(
+        m.placement(n) for n in m.end_units({lot(TUBING, "TUBE-A")}) if m.placement(n)[0]
     )
     assert containers == {c: (o, n, s) for (c, o, s), n in expected.items()}
 
