@@ -344,11 +344,14 @@ class Agent:
         assert self.plc is not None and self.engine is not None and self.checkpoint.plc
         trigger = self.checkpoint.plc.trigger
         assert trigger is not None
-        max_lookback_s = 2 * trigger.poll_period_ms / 1000
+        poll_s = trigger.poll_period_ms / 1000
+        # A poll's answer can lag its sampling by the PLC's round trip (timeout_s at worst).
+        margin_s = poll_s + min(self.checkpoint.plc.timeout_s, 0.005)
+        max_lookback_s = 2 * poll_s + 0.01
         edges = self.plc.edges()
         try:
             async for edge in edges:
-                self.engine.trigger(edge, max_lookback_s=max_lookback_s)
+                self.engine.trigger(edge, lookback_margin_s=margin_s, max_lookback_s=max_lookback_s)
         finally:
             edges.close()
 

@@ -46,6 +46,8 @@ class ReadCollector:
         self._reads_trigger = reads_trigger
         self._settle_s = settle_s
         self._changed = asyncio.Event()
+        self.on_read: Callable[[CodeRead], None] = lambda read: None
+        """Called with each read as it arrives, before any window takes it."""
         self.on_open: Callable[[Window], None] = lambda window: None
         self.on_sweep: Callable[[Sweep], None] = lambda sweep: None
         self.dropped = 0
@@ -53,6 +55,7 @@ class ReadCollector:
 
     def add(self, read: CodeRead) -> None:
         """A read from any source; wakes the windows and, where reads trigger, opens one."""
+        self.on_read(read)
         dropped = self.windows.add(read)
         if dropped is not None:
             self.dropped += 1
@@ -90,8 +93,17 @@ class ReadCollector:
             await self._wait(period_s)
             self.sweep()
 
-    async def collect(self, window: Window) -> tuple[CodeRead, ...]:
-        """Wait until `window` is complete or has ended; close it and return its reads."""
+    async def collect(
+        self,
+        window: Window,
+        *,
+        early: Callable[[tuple[CodeRead, ...]], None] | None = None,
+    ) -> tuple[CodeRead, ...]:
+        """Wait until `window` is complete or has ended; close it and return its reads.
+
+        `early(reads)` is called once if every source has reported but the reads still wait
+        for the trigger poll that settles them, so the caller can start on them meanwhile.
+        """
         while True:
             now_s = time.monotonic()
             known_s = math.inf if window.by_read else self._known_until()
@@ -105,6 +117,9 @@ class ReadCollector:
             if self.windows.sources <= self.windows.reported(window):
                 # Every source is in; only the trigger poll that settles the reads is missing.
                 wait_s = min(wait_s, self._settle_poll_s)
+                if early is not None:
+                    early(self.windows.preview(window))
+                    early = None
             await self._wait(wait_s)
 
     def attach(self, window: Window, source: str, reads: list[CodeRead]) -> None:

@@ -48,6 +48,7 @@ from protocols.udi import Udi
 log = logging.getLogger("edge.checkpoint")
 
 _RECENT_UNITS = 4096
+_PREFETCHED = 256
 _WARM_UP_UDIS = ("0109506000134352172512001012345\x1d21SN1", "+A99912345/$$52001510X33")
 
 
@@ -99,6 +100,20 @@ class EngineSettings:
         )
 
 
+_NOTHING_KNOWN = UnitFacts(hold_matches=(), own=None, route={})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lookup:
+    """The unit's identity and what the local state knows of it."""
+
+    reads: tuple[CodeRead, ...]
+    identification: Identification
+    unit: UnitFacts = _NOTHING_KNOWN
+    error: Reason | None = None
+    """Why the local state could not answer."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     """The rules' answer on one unit, with what it was based on."""
@@ -125,6 +140,10 @@ class Outcome:
     trigger_s: float
     inputs_s: float
     """When the window closed (every read in, or the window over)."""
+    decided_s: float
+    """When the rules had answered."""
+    recorded_s: float | None
+    """When the (first) record was durable; None if none could be made."""
     decision: Decision
     """The final decision (a corrected pass is a hold)."""
     reasons: tuple[str, ...]
@@ -136,6 +155,15 @@ class Outcome:
     output_acked_s: float | None
     """When the PLC acknowledged the decision's output."""
     corrected: bool = False
+
+
+@dataclass(slots=True)
+class Timeline:
+    """When one unit reached each step (monotonic seconds), for its outcome."""
+
+    inputs_s: float = 0.0
+    decided_s: float = 0.0
+    recorded_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -184,16 +212,26 @@ class CheckpointEngine:
         self.counters = EngineCounters()
         self.last: deque[Outcome] = deque(maxlen=20)
         self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
+        self._prefetched: OrderedDict[tuple[CodeRead, ...], asyncio.Task[Lookup]] = OrderedDict()
+        collector.on_read = lambda read: self._prefetch((read,))
         collector.on_open = self.start
         collector.on_sweep = self._count_sweep
 
     # --- intake -------------------------------------------------------------------------------
 
-    def trigger(self, edge: TriggerEdge, *, max_lookback_s: float) -> Window | None:
-        """A photo-eye edge: open the unit's window and inspect it."""
+    def trigger(
+        self, edge: TriggerEdge, *, lookback_margin_s: float, max_lookback_s: float
+    ) -> Window | None:
+        """A photo-eye edge: open the unit's window and inspect it.
+
+        The window reaches back over the polling gap the edge happened in, plus a margin: a
+        poll's answer arrives a round trip after the PLC sampled the input, so a fast read
+        can come before the answer of the poll that still saw the photo-eye clear. After a
+        link outage the gap is long; `max_lookback_s` keeps older reads out.
+        """
         if not self._accepting:
             return None
-        lookback_s = min(edge.uncertainty_ms / 1000, max_lookback_s)
+        lookback_s = min(edge.uncertainty_ms / 1000 + lookback_margin_s, max_lookback_s)
         window = self._collector.windows.open(trigger_s=edge.monotonic_s, lookback_s=lookback_s)
         self.start(window)
         return window
@@ -247,22 +285,42 @@ class CheckpointEngine:
             asyncio.create_task(self._attach(name, source, window))
             for name, source in self._triggered.items()
         ]
+
+        def early(reads: tuple[CodeRead, ...]) -> None:
+            # Every source is in and only the poll that settles the reads is missing: look
+            # the unit up meanwhile (the reads rarely change in that last millisecond).
+            self._prefetch(reads)
+
         try:
             async with asyncio.timeout_at(window.deadline_s):
-                reads = await self._collector.collect(window)
-                inputs_s = time.monotonic()
-                verdict = await self._decide(reads, untriggered=window.by_read)
+                reads = await self._collector.collect(window, early=early)
+                times = Timeline(inputs_s=time.monotonic())
+                ahead = self._prefetched.pop(reads, None)
+                lookup = await ahead if ahead is not None else await self._lookup(reads)
+                verdict = await self._decide(lookup, untriggered=window.by_read)
         except TimeoutError:
             reads = self._collector.windows.close(window)
-            inputs_s = time.monotonic()
+            times = Timeline(inputs_s=time.monotonic())
             verdict = self._late(reads, window)
+        except Exception as exc:
+            # A bug must not leave a unit without an output: it is held, and says why.
+            log.exception("deciding window %d failed", window.number)
+            reads = self._collector.windows.close(window)
+            times = Timeline(inputs_s=time.monotonic())
+            verdict = Verdict(
+                reads=reads,
+                identification=Identification(udi=None),
+                facts=None,
+                reasons=(Reason(code="engine_error", text=f"The decision failed: {exc!r}"[:4096]),),
+            )
         finally:
             for task in attaching:
                 task.cancel()
+        times.decided_s = time.monotonic()
         if verdict.decision == "hold":
-            outcome = await self._hold(window, verdict, occurred_at, inputs_s)
+            outcome = await self._hold(window, verdict, occurred_at, times)
         else:
-            outcome = await self._pass(window, verdict, occurred_at, inputs_s)
+            outcome = await self._pass(window, verdict, occurred_at, times)
         self._count(outcome)
         return outcome
 
@@ -274,13 +332,44 @@ class CheckpointEngine:
             reads = []
         self._collector.attach(window, name, reads)
 
-    async def _decide(self, reads: tuple[CodeRead, ...], *, untriggered: bool) -> Verdict:
-        settings = self.settings
+    def _prefetch(self, reads: tuple[CodeRead, ...]) -> None:
+        """Identify the unit of `reads` and look it up now, before its window closes: a read
+        usually waits for its trigger or its settling poll, and the decision then finds the
+        work done. What the state says can be a few milliseconds old by then, as if the
+        command that changed it had arrived that much later."""
+        if reads in self._prefetched:
+            return
+        self._prefetched[reads] = asyncio.create_task(self._lookup(reads))
+        while len(self._prefetched) > _PREFETCHED:
+            _, stale = self._prefetched.popitem(last=False)
+            stale.cancel()
+
+    async def _lookup(self, reads: tuple[CodeRead, ...]) -> Lookup:
+        """Identify the unit and read what the local state knows of it."""
         identification = identify(reads)
         udi = identification.udi
+        if udi is None:
+            return Lookup(reads=reads, identification=identification)
+        try:
+            unit = await self._state.unit_facts(
+                checkpoint=self.settings.station.checkpoint,
+                predecessors=self.settings.predecessors,
+                udi=udi,
+            )
+        except LocalStateError as exc:
+            return Lookup(
+                reads=reads,
+                identification=identification,
+                error=Reason(code="state_error", text=str(exc)[:4096]),
+            )
+        return Lookup(reads=reads, identification=identification, unit=unit)
+
+    async def _decide(self, lookup: Lookup, *, untriggered: bool) -> Verdict:
+        settings = self.settings
+        udi = lookup.identification.udi
         samples = self._plc.snapshot(self._register_names) if self._plc is not None else {}
         parameters = snapshot_parameters(settings.registers, samples)
-        extra: list[Reason] = []
+        extra: list[Reason] = [lookup.error] if lookup.error is not None else []
         if untriggered and settings.has_trigger:
             # Where the unit was when it was read is not known: the photo-eye could not be
             # watched (PLC link down) or missed it, so whatever the reads say, it is held.
@@ -291,22 +380,16 @@ class CheckpointEngine:
                     " photo-eye did not see the unit.",
                 )
             )
+        unit = lookup.unit
         async with self._decide_lock:
-            unit = UnitFacts(hold_matches=(), own=None, route={})
-            if udi is not None:
-                try:
-                    unit = await self._state.unit_facts(
-                        checkpoint=settings.station.checkpoint,
-                        predecessors=settings.predecessors,
-                        udi=udi,
-                    )
-                except LocalStateError as exc:
-                    extra.append(Reason(code="state_error", text=str(exc)[:4096]))
+            # This process's own recent decisions come from memory, under the lock: the
+            # state file may not have them yet, and two reads of one serial must not both
+            # pass.
             own = self._recent.get(unit_key(udi)) if udi is not None else None
             own = own or unit.own
             facts = Facts(
-                reads=reads,
-                identification=identification,
+                reads=lookup.reads,
+                identification=lookup.identification,
                 parameters=parameters,
                 work_order=self._state.work_order,
                 hold_matches=unit.hold_matches,
@@ -318,7 +401,12 @@ class CheckpointEngine:
             reasons = (*evaluate(facts, settings.rules), *extra)
             if udi is not None:
                 self._remember(udi, OwnDecision("hold" if reasons else "pass", None))
-        return Verdict(reads=reads, identification=identification, facts=facts, reasons=reasons)
+        return Verdict(
+            reads=lookup.reads,
+            identification=lookup.identification,
+            facts=facts,
+            reasons=reasons,
+        )
 
     def _late(self, reads: tuple[CodeRead, ...], window: Window) -> Verdict:
         limit_ms = round((window.deadline_s - window.trigger_s) * 1000)
@@ -329,16 +417,17 @@ class CheckpointEngine:
         return Verdict(reads=reads, identification=identify(reads), facts=None, reasons=(reason,))
 
     async def _hold(
-        self, window: Window, verdict: Verdict, occurred_at: dt.datetime, inputs_s: float
+        self, window: Window, verdict: Verdict, occurred_at: dt.datetime, times: Timeline
     ) -> Outcome:
         output = await self._hold_output(verdict.reasons)
         event = self._event(verdict, occurred_at, "hold", verdict.reasons, output)
         committed = await self._record(event)
+        times.recorded_s = time.monotonic() if committed is not None else None
         await self._index(verdict.udi, "hold", committed)
-        return self._outcome(window, verdict, inputs_s, "hold", verdict.reasons, committed, output)
+        return self._outcome(window, verdict, times, "hold", verdict.reasons, committed, output)
 
     async def _pass(
-        self, window: Window, verdict: Verdict, occurred_at: dt.datetime, inputs_s: float
+        self, window: Window, verdict: Verdict, occurred_at: dt.datetime, times: Timeline
     ) -> Outcome:
         interlock = self._interlock
         pending = None
@@ -350,9 +439,10 @@ class CheckpointEngine:
             {commit}, timeout=max(0.0, window.deadline_s - time.monotonic())
         )
         if not done:
-            return await self._pass_too_late(window, verdict, occurred_at, inputs_s, event, commit)
+            return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
         try:
             committed = commit.result()
+            times.recorded_s = time.monotonic()
         except Exception as exc:
             reason = _outbox_reason(exc)
             self._alarm(reason.code, f"Unit held, its record was refused: {exc}")
@@ -361,21 +451,21 @@ class CheckpointEngine:
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
             recorded = await self._record(hold)
             await self._index(verdict.udi, "hold", recorded)
-            return self._outcome(window, verdict, inputs_s, "hold", reasons, recorded, output)
+            return self._outcome(window, verdict, times, "hold", reasons, recorded, output)
         output = None
         if interlock is not None and interlock.has("pass"):
             output = await interlock.pulse("pass")
         if output is not None and not output.ok:
-            return await self._unverified(window, verdict, inputs_s, event, committed, output)
+            return await self._unverified(window, verdict, times, event, committed, output)
         await self._index(verdict.udi, "pass", committed)
-        return self._outcome(window, verdict, inputs_s, "pass", (), committed, output)
+        return self._outcome(window, verdict, times, "pass", (), committed, output)
 
     async def _pass_too_late(
         self,
         window: Window,
         verdict: Verdict,
         occurred_at: dt.datetime,
-        inputs_s: float,
+        times: Timeline,
         event: UnitInspected,
         commit: asyncio.Future[CommittedEvent],
     ) -> Outcome:
@@ -391,19 +481,17 @@ class CheckpointEngine:
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
             recorded = await self._record(hold)
             await self._index(verdict.udi, "hold", recorded)
-            return self._outcome(window, verdict, inputs_s, "hold", reasons, recorded, output)
+            return self._outcome(window, verdict, times, "hold", reasons, recorded, output)
         correction = _correction(event, late, output.record if output else None)
         recorded = await self._record(correction) or first
         await self._index(verdict.udi, "hold", recorded)
-        return self._outcome(
-            window, verdict, inputs_s, "hold", late, recorded, output, corrected=True
-        )
+        return self._outcome(window, verdict, times, "hold", late, recorded, output, corrected=True)
 
     async def _unverified(
         self,
         window: Window,
         verdict: Verdict,
-        inputs_s: float,
+        times: Timeline,
         event: UnitInspected,
         committed: CommittedEvent,
         output: OutputWrite,
@@ -423,7 +511,7 @@ class CheckpointEngine:
         recorded = await self._record(_correction(event, (reason,), output.record)) or committed
         await self._index(verdict.udi, "hold", recorded)
         return self._outcome(
-            window, verdict, inputs_s, "hold", (reason,), recorded, output, corrected=True
+            window, verdict, times, "hold", (reason,), recorded, output, corrected=True
         )
 
     # --- outputs and records ------------------------------------------------------------------
@@ -498,7 +586,7 @@ class CheckpointEngine:
         self,
         window: Window,
         verdict: Verdict,
-        inputs_s: float,
+        times: Timeline,
         decision: Decision,
         reasons: Sequence[Reason],
         committed: CommittedEvent | None,
@@ -510,7 +598,9 @@ class CheckpointEngine:
         return Outcome(
             window=window.number,
             trigger_s=window.trigger_s,
-            inputs_s=inputs_s,
+            inputs_s=times.inputs_s,
+            decided_s=times.decided_s,
+            recorded_s=times.recorded_s,
             decision=decision,
             reasons=tuple(r.code for r in reasons),
             unit=unit_key(udi) if udi is not None else None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,13 @@ from edge.checkpoint.logs import LogFormat, configure_logging
 from protocols.config import load_plant_file
 
 log = logging.getLogger("edge.checkpoint.agent")
+
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long a thread may hold the GIL while another waits (Python's default is 5 ms). The
+event loop shares the GIL with the outbox writer, the local-state worker, the scanner
+readers and paho's network threads; each handoff on a unit's path (commit result, state
+answer, a read) could otherwise wait up to 5 ms behind a busy thread. bench/checkpoint.py
+measured 100 units/s sustained at 0.2 ms and missed outputs at 5 ms, on a quiet host."""
 
 
 def run_agent(
@@ -25,6 +34,7 @@ def run_agent(
 ) -> None:
     """Run the agent of `checkpoint`; raises ConfigError / KeyError for a bad config."""
     configure_logging(log_format=log_format, level=log_level)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     plant = load_plant_file(config)
     agent = Agent(plant, checkpoint, options=AgentOptions(software_version=software_version))
     asyncio.run(_serve(agent))
@@ -40,7 +50,13 @@ async def _serve(agent: Agent) -> None:
 
 def _stopper(stop: asyncio.Event, signum: int) -> Callable[[], None]:
     def handler() -> None:
-        log.info("%s received", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            # A second signal while stopping: leave at once. Every record is in the outbox
+            # already; what is lost is the flush to the broker and the offline status.
+            log.error("%s received again while stopping; exiting now", name)
+            os._exit(3)
+        log.info("%s received", name)
         stop.set()
 
     return handler

@@ -8,7 +8,6 @@ holds every unit, naming the task, and the heartbeat stops so the PLC can stop t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
@@ -75,16 +74,18 @@ class Supervisor:
     def healthy(self) -> bool:
         return not self.down()
 
-    async def stop(self, *names: str) -> None:
-        """Cancel the named tasks (all when none named, newest first) and wait for them."""
+    async def stop(self, *names: str, timeout_s: float = 5.0) -> None:
+        """Cancel the named tasks (all when none named, newest first) and wait up to
+        `timeout_s` for each; one that does not end is named in the log and left behind."""
         chosen = list(names) or list(reversed(self._tasks))
         for name in chosen:
             supervised = self._tasks.pop(name, None)
             if supervised is None or supervised.task is None:
                 continue
             supervised.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervised.task
+            done, _ = await asyncio.wait({supervised.task}, timeout=timeout_s)
+            if not done:
+                log.error("task %s did not stop within %g s", name, timeout_s)
             supervised.health.up = False
 
     async def _keep(self, supervised: _Supervised) -> None:

@@ -136,7 +136,9 @@ class ReadWindows:
             deadline_s=max(trigger_s, opened_s or trigger_s) + self.deadline_s,
             by_read=by_read,
         )
-        self._windows.append(window)
+        # Kept in trigger order: ends then ascend too (every window is read_window_s long),
+        # which lets `owner` stop early.
+        bisect.insort(self._windows, window, key=lambda w: w.trigger_s)
         return window
 
     def attach(self, window: Window, source: str, reads: Iterable[CodeRead]) -> None:
@@ -148,9 +150,12 @@ class ReadWindows:
 
     def owner(self, read: CodeRead) -> Window | None:
         """The window `read` belongs to (open or recently closed), or None."""
+        at_s = read.monotonic_s
         best: Window | None = None
-        for window in self._windows:
-            if window.covers(read.monotonic_s) and (best is None or window.start_s > best.start_s):
+        for window in reversed(self._windows):
+            if window.end_s < at_s:
+                break
+            if window.start_s <= at_s and (best is None or window.start_s > best.start_s):
                 best = window
         return best
 
@@ -171,11 +176,18 @@ class ReadWindows:
         newest_s = max((r.monotonic_s for r in reads), default=-math.inf)
         return window.by_read or newest_s <= triggers_known_until_s
 
+    def preview(self, window: Window) -> tuple[CodeRead, ...]:
+        """The reads `close` would return now."""
+        return tuple(
+            sorted([*self.candidates(window), *window.attached], key=lambda r: r.monotonic_s)
+        )
+
     def close(self, window: Window) -> tuple[CodeRead, ...]:
         """Close `window`, taking its reads out of the unclaimed ones."""
         if window.closed:
             return window.reads
         taken = self.candidates(window)
+        reads = self.preview(window)
         taken_ids = {id(r) for r in taken}
         keep = [
             (k, r)
@@ -184,9 +196,8 @@ class ReadWindows:
         ]
         self._keys = [k for k, _ in keep]
         self._unclaimed = [r for _, r in keep]
-        reads = sorted([*taken, *window.attached], key=lambda r: r.monotonic_s)
         window.closed = True
-        window.reads = tuple(reads)
+        window.reads = reads
         return window.reads
 
     def sweep(

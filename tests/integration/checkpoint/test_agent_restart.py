@@ -42,9 +42,12 @@ def spawn(plant: SimPlant, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def start_agent(plant: SimPlant, log: Path) -> subprocess.Popen[bytes]:
+async def start_agent(
+    plant: SimPlant, log: Path, started: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
     """Start the agent and wait until it watches the line (status file, scanner connected)."""
     process = spawn(plant, log)
+    started.append(process)
     status_file = status_path(plant.tmp / "state.sqlite3")
     async with asyncio.timeout(10):
         while True:
@@ -71,21 +74,28 @@ async def test_an_agent_killed_mid_run_and_restarted_loses_no_record(
     assert set_order.returncode == 0, set_order.stderr
     log = plant.tmp / "agent.log"
 
-    first = await start_agent(plant, log)
-    clock = plant.start_line()
-    following = asyncio.create_task(
-        plant.scanner.follow(plant.line, clock=clock, read_delay_ms=15, units=UNITS)
-    )
-    await until_line_time(clock, plant.line.arrival_s(8) + 0.02)
-    first.send_signal(signal.SIGKILL)
-    assert await asyncio.to_thread(first.wait, 5) == -signal.SIGKILL
-    killed_at = clock.now_s()
-    second = await start_agent(plant, log)
-    back_at = clock.now_s()
-    await following
-    await asyncio.sleep(0.2)
-    second.send_signal(signal.SIGTERM)
-    assert await asyncio.to_thread(second.wait, 10) == 0, log.read_text()[-3000:]
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        first = await start_agent(plant, log, started)
+        clock = plant.start_line()
+        following = asyncio.create_task(
+            plant.scanner.follow(plant.line, clock=clock, read_delay_ms=15, units=UNITS)
+        )
+        await until_line_time(clock, plant.line.arrival_s(8) + 0.02)
+        first.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(first.wait, 5) == -signal.SIGKILL
+        killed_at = clock.now_s()
+        second = await start_agent(plant, log, started)
+        back_at = clock.now_s()
+        await following
+        await asyncio.sleep(0.2)
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(second.wait, 15) == 0, f"see {log}"
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
 
     raw = [payload for _, payload in tap.messages]
     events = tap.inspected()
