@@ -13,6 +13,7 @@ from tracegate.cli_cloud import cloud_app
 from tracegate.cli_cloud_access import add_cloud_access_commands
 from tracegate.cli_config import config_app
 from tracegate.cli_decode import decode_command
+from tracegate.cli_deploy import deploy_app
 from tracegate.cli_edge import edge_app
 from tracegate.cli_sim import sim_app
 from tracegate.cli_trace import trace_command
@@ -31,6 +32,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(edge_app, name="edge")
 app.add_typer(cloud_app, name="cloud")
 add_cloud_access_commands(cloud_app)
+app.add_typer(deploy_app, name="deploy")
 app.command("decode")(decode_command)
 app.command("trace")(trace_command)
 
