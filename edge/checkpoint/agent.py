@@ -47,6 +47,8 @@ from protocols.config import Checkpoint, MqttConfig, PlantConfig, ScannerConfig,
 from protocols.events import AdapterState
 
 if TYPE_CHECKING:
+    from edge.adapters.camera import Camera
+    from edge.adapters.camera_capture import FrameGrabber
     from edge.adapters.plc import ModbusPlc
 
 log = logging.getLogger("edge.checkpoint.agent")
@@ -72,7 +74,15 @@ class AgentOptions:
 class Agent:
     """The agent of one checkpoint. `await agent.run(stop)` runs until `stop` is set."""
 
-    def __init__(self, plant: PlantConfig, checkpoint: str, *, options: AgentOptions) -> None:
+    def __init__(
+        self,
+        plant: PlantConfig,
+        checkpoint: str,
+        *,
+        options: AgentOptions,
+        camera_grabber: FrameGrabber | None = None,
+    ) -> None:
+        """`camera_grabber` replaces the camera's OpenCV capture (a simulated camera)."""
         self.plant = plant
         self.checkpoint: Checkpoint = plant.checkpoint(checkpoint)
         self.mqtt: MqttConfig = plant.mqtt_for(checkpoint)
@@ -93,6 +103,9 @@ class Agent:
         self.subscriber: MqttSubscriber | None = None
         self.route: RouteFeed | None = None
         self.commands: CommandsFeed | None = None
+        self._camera_grabber = camera_grabber
+        self._camera: Camera | None = None
+        """The camera in continuous mode, told of each trigger."""
         self.sources: dict[str, LinkState] = {}
         """Link of each read source, by source name (replaced when a source restarts)."""
 
@@ -241,12 +254,16 @@ class Agent:
             return {}
         from edge.adapters.camera import Camera, CameraSettings
 
-        adapter = Camera(CameraSettings.from_config(camera))
+        adapter = Camera(CameraSettings.from_config(camera), grabber=self._camera_grabber)
         self.sources[camera.name] = adapter.link
         self.supervisor.start(
             "camera", lambda: _run_started(adapter.start, adapter.close), critical=True
         )
-        return {camera.name: adapter.decode_around}
+
+        async def decode(start_s: float, end_s: float, nearest_s: float) -> list[CodeRead]:
+            return await adapter.decode_between(start_s, end_s, nearest_monotonic_s=nearest_s)
+
+        return {camera.name: decode}
 
     def _start_network(self) -> None:
         cp, mqtt, sup = self.checkpoint, self.mqtt, self.supervisor
@@ -334,10 +351,16 @@ class Agent:
 
         config = self.checkpoint.camera
         assert config is not None
-        async with Camera(CameraSettings.from_config(config)) as camera:
+        async with Camera(
+            CameraSettings.from_config(config), grabber=self._camera_grabber
+        ) as camera:
             self.sources[config.name] = camera.link
-            async for read in camera.reads():
-                deliver(read)
+            self._camera = camera
+            try:
+                async for read in camera.reads():
+                    deliver(read)
+            finally:
+                self._camera = None
         raise RuntimeError(f"camera {config.name}: reads ended")
 
     async def _run_triggers(self) -> None:

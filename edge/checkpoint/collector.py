@@ -107,13 +107,14 @@ class ReadCollector:
         while True:
             now_s = time.monotonic()
             known_s = math.inf if window.by_read else self._known_until()
-            if now_s >= window.end_s or self.windows.complete(
-                window, triggers_known_until_s=known_s
-            ):
+            ended = now_s >= window.end_s and not window.pending
+            if ended or self.windows.complete(window, triggers_known_until_s=known_s):
                 reads = self.windows.close(window)
                 self._notify()
                 return reads
-            wait_s = window.end_s - now_s
+            # Past its end, a window waits only for sources that deliver for it themselves;
+            # the decision deadline bounds that wait.
+            wait_s = max(window.end_s, window.deadline_s if window.pending else 0) - now_s
             if self.windows.sources <= self.windows.reported(window):
                 # Every source is in; only the trigger poll that settles the reads is missing.
                 wait_s = min(wait_s, self._settle_poll_s)

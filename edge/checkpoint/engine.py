@@ -64,8 +64,9 @@ class ProcessValues(Protocol):
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Sample]: ...
 
 
-TriggeredSource = Callable[[float, float], Awaitable[list[CodeRead]]]
-"""`reads(trigger_monotonic_s, window_ms)` of a source that decodes around each trigger."""
+TriggeredSource = Callable[[float, float, float], Awaitable[list[CodeRead]]]
+"""`reads(start_monotonic_s, end_monotonic_s, nearest_monotonic_s)` of a source that decodes
+what it captured during each unit's window (a camera on trigger)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -281,6 +282,7 @@ class CheckpointEngine:
         occurred_at = dt.datetime.now(dt.UTC) - dt.timedelta(
             seconds=max(0.0, time.monotonic() - window.trigger_s)
         )
+        window.awaiting = frozenset(self._triggered)
         attaching = [
             asyncio.create_task(self._attach(name, source, window))
             for name, source in self._triggered.items()
@@ -326,7 +328,7 @@ class CheckpointEngine:
 
     async def _attach(self, name: str, source: TriggeredSource, window: Window) -> None:
         try:
-            reads = await source(window.trigger_s, window.end_s - window.start_s)
+            reads = await source(window.start_s, window.end_s, window.trigger_s)
         except Exception as exc:  # a source that fails reports nothing; the unit is held
             log.warning("source %s failed for window %d: %s", name, window.number, exc)
             reads = []

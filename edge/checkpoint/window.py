@@ -43,6 +43,9 @@ class Window:
     """When a decision not yet made becomes a hold."""
     by_read: bool
     """Opened by an unsolicited read rather than a trigger edge."""
+    awaiting: frozenset[str] = frozenset()
+    """Sources that deliver for this window themselves (a camera decoding the frames of the
+    window): it does not close before they report, whatever its end."""
     reported: set[str] = field(default_factory=set)
     """Sources that delivered for this window directly (a camera decoding around the
     trigger), with or without reads."""
@@ -54,6 +57,11 @@ class Window:
 
     def covers(self, at_s: float) -> bool:
         return self.start_s <= at_s <= self.end_s
+
+    @property
+    def pending(self) -> frozenset[str]:
+        """Sources this window still waits for whatever its end."""
+        return self.awaiting - self.reported
 
 
 @dataclass(frozen=True, slots=True)
