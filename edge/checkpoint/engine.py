@@ -456,6 +456,10 @@ class CheckpointEngine:
             return self._outcome(window, verdict, times, "hold", reasons, recorded, output)
         output = None
         if interlock is not None and interlock.has("pass"):
+            if time.monotonic() > window.deadline_s:
+                # Past the deadline the unit may have left the station: a pass written now
+                # could let the next unit through. It is held, and its record corrected.
+                return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
             output = await interlock.pulse("pass")
         if output is not None and not output.ok:
             return await self._unverified(window, verdict, times, event, committed, output)
@@ -471,11 +475,16 @@ class CheckpointEngine:
         event: UnitInspected,
         commit: asyncio.Future[CommittedEvent],
     ) -> Outcome:
-        """The record was not durable by the deadline: hold now; once the pass record lands,
-        correct it."""
+        """The deadline passed before the pass output could be written (the record was not
+        durable yet, or only just): hold now; once the pass record is in, correct it."""
         late = self._late(verdict.reads, window).reasons
         output = await self._hold_output(late)
-        self._alarm("deadline_missed", "Unit held: its record was not committed by the deadline.")
+        what = (
+            "its pass output could not be written"
+            if commit.done()
+            else "its record was not committed"
+        )
+        self._alarm("deadline_missed", f"Unit held: {what} by the deadline.")
         try:
             first = await commit
         except Exception as exc:

@@ -144,6 +144,18 @@ class SimPlant:
     def outcomes(self, units: int) -> list[str]:
         return [self.plc.unit_history(i).outcome for i in range(units)]
 
+    def writes(self, units: int) -> list[str]:
+        """Each unit's pass/reject/stop writes, for assertion messages."""
+        return [
+            f"{i}: "
+            + " ".join(
+                f"{w.name}={int(w.value)}@{w.line_s:.3f}"
+                for w in self.plc.unit_history(i).writes
+                if w.name in ("pass", "reject", "stop")
+            )
+            for i in range(units)
+        ]
+
     def serial(self, index: int) -> str:
         return self.line.unit(index).udi.serial
 

@@ -42,7 +42,7 @@ checkpoints:
       line_stop: {{table: coil, address: 2}}
       pulse_ms: 30
     read_window_ms: 100
-    decision_deadline_ms: 220
+    decision_deadline_ms: 380
     rules:
       route_predecessor: {{enabled: false}}
       parameter_limits: {{enabled: false}}
@@ -56,7 +56,7 @@ async def test_units_are_judged_on_the_codes_the_camera_decodes_around_each_trig
 ) -> None:
     line = SimLine(
         seed=9,
-        rate_per_s=4.0,
+        rate_per_s=2.5,
         first_arrival_s=0.3,
         photo_eye_pulse_ms=60,
         unit_count=UNITS,
