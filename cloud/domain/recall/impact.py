@@ -1,75 +1,37 @@
-"""A recall's impact from the affected-units rows: by stage, by container, by recipient, by
-region. Pure aggregation over the rows `scope.affected_units` returns (one query)."""
+"""A recall's impact from its affected end units: by stage, by container, by recipient, by
+region. Pure aggregation over what `scope.affected_units` returns."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from cloud.domain.recall.schemas import ContainerImpact, Recipient, RegionCount
+from cloud.domain.trace.expand import PlacedUnit
 from cloud.domain.trace.labels import udi_text
 from cloud.domain.trace.services import stage_of
 
 
-@dataclass(frozen=True, slots=True)
-class AffectedUnit:
-    unit_id: int
-    di: str
-    serial: str | None
-    lot: str | None
-    status: str
-    stage: str
-    container: str | None
-    outer_container: str | None
-    shipment_id: int | None
-    shipment: str | None
-    recipient_name: str | None
-    recipient_address: str | None
-    ship_date: Any
-
-    @property
-    def udi(self) -> str:
-        return udi_text(self.di, serial=self.serial, lot=self.lot)
-
-    @property
-    def in_house(self) -> bool:
-        return self.stage in ("in_process", "in_stock")
+def stage(unit: PlacedUnit) -> str:
+    """An end unit's stage comes from its status (it is never consumed)."""
+    return stage_of(unit.status)
 
 
-def affected(rows: Sequence[Any]) -> list[AffectedUnit]:
-    """One entry per unit (a unit with two open containments would come twice)."""
-    seen: dict[int, AffectedUnit] = {}
-    for r in rows:
-        if r.id in seen:
-            continue
-        # An end unit is never consumed; its stage comes from its status (shipped, in stock...).
-        seen[r.id] = AffectedUnit(
-            unit_id=r.id,
-            di=r.di,
-            serial=r.serial,
-            lot=r.lot,
-            status=r.status,
-            stage=stage_of(r.status),
-            container=r.container,
-            outer_container=r.outer_container,
-            shipment_id=r.shipment_id,
-            shipment=r.shipment,
-            recipient_name=r.recipient_name,
-            recipient_address=r.recipient_address,
-            ship_date=r.ship_date,
-        )
-    return list(seen.values())
+def in_house(unit: PlacedUnit) -> bool:
+    return stage(unit) in ("in_process", "in_stock")
 
 
-def by_stage(units: Sequence[AffectedUnit]) -> dict[str, int]:
-    return dict(sorted(Counter(u.stage for u in units).items()))
+def udi(unit: PlacedUnit) -> str:
+    return udi_text(unit.di, serial=unit.serial, lot=unit.lot)
 
 
-def containers(units: Sequence[AffectedUnit]) -> list[ContainerImpact]:
+def by_stage(units: Sequence[PlacedUnit]) -> dict[str, int]:
+    return dict(sorted(Counter(stage(u) for u in units).items()))
+
+
+def containers(units: Sequence[PlacedUnit]) -> list[ContainerImpact]:
     counts: Counter[tuple[str, str | None, str | None]] = Counter(
-        (u.container, u.outer_container, u.shipment) for u in units if u.container is not None
+        (u.box.container, u.box.outer_container, u.box.shipment) for u in units if u.box
     )
     return [
         ContainerImpact(sscc=sscc, outer_container=outer, units=n, shipment=shipment)
@@ -78,27 +40,31 @@ def containers(units: Sequence[AffectedUnit]) -> list[ContainerImpact]:
 
 
 def recipients(
-    units: Sequence[AffectedUnit], places: Mapping[int, tuple[str, str]]
-) -> list[Recipient]:
-    """One recipient per shipment that carried affected units (shipped, or since returned)."""
-    grouped: dict[int, list[AffectedUnit]] = {}
+    units: Sequence[PlacedUnit], places: Mapping[int, tuple[str, str]]
+) -> list[tuple[int, Recipient]]:
+    """(shipment id, recipient) per shipment that carried affected units."""
+    grouped: dict[int, list[PlacedUnit]] = {}
     for u in units:
-        if u.shipment_id is not None:
-            grouped.setdefault(u.shipment_id, []).append(u)
+        if u.box is not None and u.box.shipment_id is not None:
+            grouped.setdefault(u.box.shipment_id, []).append(u)
     out = []
     for shipment_id, carried in sorted(grouped.items()):
-        first = carried[0]
+        box = carried[0].box
+        assert box is not None
         country, region = places.get(shipment_id, ("", ""))
         out.append(
-            Recipient(
-                shipment=first.shipment or "",
-                name=first.recipient_name or "",
-                address=first.recipient_address or "",
-                country=country,
-                region=region,
-                ship_date=first.ship_date,
-                quantity=len(carried),
-                udis=sorted(u.udi for u in carried),
+            (
+                shipment_id,
+                Recipient(
+                    shipment=box.shipment or "",
+                    name=box.recipient_name or "",
+                    address=box.recipient_address or "",
+                    country=country,
+                    region=region,
+                    ship_date=box.ship_date,
+                    quantity=len(carried),
+                    udis=sorted(udi(u) for u in carried),
+                ),
             )
         )
     return out

@@ -26,7 +26,6 @@ from cloud.domain.genealogy.models import Unit
 from cloud.domain.holds.models import Hold
 from cloud.domain.holds.services import hold_number
 from cloud.domain.recall import impact as impacts
-from cloud.domain.recall.impact import AffectedUnit
 from cloud.domain.recall.models import Recall, RecallRecipient, RecallUnit
 from cloud.domain.recall.schemas import (
     AcknowledgementIn,
@@ -49,6 +48,7 @@ from cloud.domain.shipments.models import Shipment, ShipmentItem
 from cloud.domain.signatures.dispositions import all_checkpoints
 from cloud.domain.signatures.meanings import RECALL_CLOSE_MEANINGS
 from cloud.domain.signatures.services import SignatureService, sign, signatures_of
+from cloud.domain.trace.expand import PlacedUnit
 from cloud.domain.trace.labels import udi_text
 from cloud.domain.trace.services import recall_number, signature_out, stage_of
 from cloud.mqtt.commands import CommandPublisher, queue_command
@@ -82,21 +82,25 @@ def _recall_id(number: str) -> int:
 
 async def compute_impact(
     session: AsyncSession, scope: RecallScope
-) -> tuple[list[AffectedUnit], Impact]:
+) -> tuple[list[PlacedUnit], list[tuple[int, Recipient]], Impact]:
     """The affected end units and the impact summary, from one query plus a region lookup."""
     started = time.perf_counter()
-    rows = (await session.execute(affected_units(scope))).all()
-    units = impacts.affected(rows)
+    units = await affected_units(session, scope)
     query_ms = _ms(started)
     places = await shipment_places(session, {u.shipment_id for u in units if u.shipment_id})
     recipients = impacts.recipients(units, places)
-    return units, Impact(
-        unit_count=len(units),
-        by_stage=impacts.by_stage(units),
-        containers=impacts.containers(units),
-        recipients=recipients,
-        by_region=impacts.by_region(recipients),
-        query_ms=query_ms,
+    listed = [r for _, r in recipients]
+    return (
+        units,
+        recipients,
+        Impact(
+            unit_count=len(units),
+            by_stage=impacts.by_stage(units),
+            containers=impacts.containers(units),
+            recipients=listed,
+            by_region=impacts.by_region(listed),
+            query_ms=query_ms,
+        ),
     )
 
 
@@ -129,9 +133,9 @@ async def shipment_places(
     return places
 
 
-def _unit_line(u: AffectedUnit) -> UnitLine:
+def _unit_line(u: PlacedUnit) -> UnitLine:
     return (
-        u.unit_id,
+        u.id,
         u.di,
         u.serial,
         u.lot,
@@ -172,7 +176,7 @@ class RecallService:
         """The impact of a scope, without recording anything."""
         check_scope(scope)
         async with self.db.sessions() as session:
-            return (await compute_impact(session, scope))[1]
+            return (await compute_impact(session, scope))[2]
 
     async def create(self, principal: Principal, data: RecallIn) -> RecallOut:
         check_scope(data.scope)
@@ -181,7 +185,7 @@ class RecallService:
         queued = 0
         async with self.db.sessions.begin() as session:
             started = time.perf_counter()
-            units, impact = await compute_impact(session, data.scope)
+            units, recipients, impact = await compute_impact(session, data.scope)
             timings["scope_and_impact"] = _ms(started)
             started = time.perf_counter()
             recall = Recall(
@@ -194,7 +198,7 @@ class RecallService:
             session.add(recall)
             await session.flush()
             number = recall_number(recall.id)
-            recipient_lines = await _freeze(session, recall, units, impact.recipients)
+            recipient_lines = await _freeze(session, recall, units, recipients)
             recall.snapshot_hash = snapshot_hash(
                 number=number,
                 scope=recall.scope,
@@ -518,8 +522,8 @@ async def _recall(session: AsyncSession, number: str) -> Recall:
 async def _freeze(
     session: AsyncSession,
     recall: Recall,
-    units: Sequence[AffectedUnit],
-    recipients: Sequence[Recipient],
+    units: Sequence[PlacedUnit],
+    recipients: Sequence[tuple[int, Recipient]],
 ) -> list[RecipientLine]:
     if units:
         await session.execute(
@@ -527,7 +531,7 @@ async def _freeze(
             [
                 {
                     "recall_id": recall.id,
-                    "unit_id": u.unit_id,
+                    "unit_id": u.id,
                     "di": u.di,
                     "serial": u.serial,
                     "lot": u.lot,
@@ -539,11 +543,8 @@ async def _freeze(
                 for u in units
             ],
         )
-    shipment_ids = {u.shipment: u.shipment_id for u in units if u.shipment_id is not None}
     lines = []
-    for r in recipients:
-        shipment_id = shipment_ids[r.shipment]
-        assert shipment_id is not None
+    for shipment_id, r in recipients:
         session.add(
             RecallRecipient(
                 recall_id=recall.id,
@@ -563,11 +564,11 @@ async def _freeze(
 
 
 async def _holds_needed(
-    session: AsyncSession, units: Sequence[AffectedUnit]
+    session: AsyncSession, units: Sequence[PlacedUnit]
 ) -> list[tuple[str, str, str | None, str | None, int | None]]:
     """(scope, di, serial, lot, unit_id) of the holds for the in-house units: one per lot when
     every unit of the lot is affected, else one per unit."""
-    in_house = [u for u in units if u.in_house]
+    in_house = [u for u in units if impacts.in_house(u)]
     affected: Counter[tuple[str, str | None]] = Counter((u.di, u.lot) for u in units)
     lots = sorted({(u.di, u.lot) for u in in_house if u.lot is not None}, key=str)
     whole: set[tuple[str, str | None]] = set()
@@ -581,14 +582,12 @@ async def _holds_needed(
     holds: list[tuple[str, str, str | None, str | None, int | None]] = [
         ("lot", di, None, lot, None) for di, lot in sorted(whole, key=str)
     ]
-    holds += [
-        ("unit", u.di, u.serial, u.lot, u.unit_id) for u in in_house if (u.di, u.lot) not in whole
-    ]
+    holds += [("unit", u.di, u.serial, u.lot, u.id) for u in in_house if (u.di, u.lot) not in whole]
     return holds
 
 
-async def _hold_units(session: AsyncSession, units: Sequence[AffectedUnit]) -> None:
-    in_house = [u.unit_id for u in units if u.in_house]
+async def _hold_units(session: AsyncSession, units: Sequence[PlacedUnit]) -> None:
+    in_house = [u.id for u in units if impacts.in_house(u)]
     if in_house:
         await session.execute(
             update(Unit)

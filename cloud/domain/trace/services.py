@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import or_, select
+from sqlalchemy import literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.database import Database
-from cloud.domain.catalog.models import Product
 from cloud.domain.errors import NotFoundError
-from cloud.domain.genealogy.models import Unit
+from cloud.domain.genealogy.models import Lot, Unit
 from cloud.domain.holds.models import Disposition, Hold
 from cloud.domain.holds.services import hold_number
 from cloud.domain.quality.models import NonconformanceHold
 from cloud.domain.signatures.models import Signature
 from cloud.domain.trace import sql
-from cloud.domain.trace.identify import UnitKey, parse_unit_id
+from cloud.domain.trace.expand import Box, PlacedUnit, Seeds, placement_of, units_from
+from cloud.domain.trace.identify import parse_unit_id
 from cloud.domain.trace.labels import instance_uri, udi_text
 from cloud.domain.trace.schemas import (
     BackwardTrace,
@@ -93,56 +93,52 @@ def measurement_out(row: Any) -> MeasurementOut:
     )
 
 
-def forward_unit(row: Any) -> ForwardUnit:
+def forward_unit(unit: PlacedUnit) -> ForwardUnit:
+    box = unit.box
     return ForwardUnit(
-        unit_id=row.id,
-        di=row.di,
-        serial=row.serial,
-        lot=row.lot,
-        udi=udi_text(row.di, serial=row.serial, lot=row.lot),
-        status=row.status,
-        stage=stage_of(row.status, consumed=bool(row.consumed)),
-        container=row.container,
-        outer_container=row.outer_container,
-        shipment=row.shipment,
-        recipient_name=row.recipient_name,
-        recipient_address=row.recipient_address,
-        ship_date=row.ship_date,
+        unit_id=unit.id,
+        di=unit.di,
+        serial=unit.serial,
+        lot=unit.lot,
+        udi=udi_text(unit.di, serial=unit.serial, lot=unit.lot),
+        status=unit.status,
+        stage=stage_of(unit.status, consumed=unit.consumed),
+        container=box.container if box else None,
+        outer_container=box.outer_container if box else None,
+        shipment=box.shipment if box else None,
+        recipient_name=box.recipient_name if box else None,
+        recipient_address=box.recipient_address if box else None,
+        ship_date=box.ship_date if box else None,
     )
-
-
-def first_per_unit(rows: Iterable[Any]) -> list[Any]:
-    """One row per unit (a unit packed twice without an unpack between shows up twice)."""
-    seen: dict[int, Any] = {}
-    for row in rows:
-        seen.setdefault(row.id, row)
-    return list(seen.values())
 
 
 class TraceService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def find_unit(self, session: AsyncSession, unit_id: str) -> Unit:
+    async def find_unit(self, session: AsyncSession, unit_id: str) -> UnitIdentity:
+        """The unit a UDI (or DI:serial) names, with its product: one indexed lookup."""
         key = parse_unit_id(unit_id)
-        return await _unit(session, key, given=unit_id)
+        row = (await session.execute(sql.UNIT_BY_KEY, {"di": key.di, "ident": key.ident})).first()
+        if row is None:
+            raise NotFoundError("unit", "unit_id", unit_id)
+        return identity_of(row)
 
     async def history(self, unit_id: str) -> UnitHistory:
         """The device history record: identity, every event in time order, parameters,
         decisions, holds with their signed dispositions, place, shipments, recalls."""
         async with self.db.sessions() as session:
-            unit = await self.find_unit(session, unit_id)
-            identity = await _identity(session, unit)
-            params = {"unit_id": unit.id}
+            identity = await self.find_unit(session, unit_id)
+            params = {"unit_id": identity.unit_id}
             events = [_history_event(r) for r in await session.execute(sql.UNIT_HISTORY, params)]
             measurements = [
                 measurement_out(r) for r in await session.execute(sql.UNIT_MEASUREMENTS, params)
             ]
-            placement = _placement((await session.execute(sql.UNIT_PLACEMENT, params)).all())
+            placement = _placement(await placement_of(session, identity.unit_id))
             neighbours = (await session.execute(sql.NEIGHBOURS, params)).all()
             shipments = [r.number for r in await session.execute(sql.UNIT_SHIPMENTS, params)]
             recalls = [recall_number(r.id) for r in await session.execute(sql.UNIT_RECALLS, params)]
-            holds = await holds_of(session, unit)
+            holds = await holds_of(session, identity)
         return UnitHistory(
             unit=identity,
             placement=placement,
@@ -158,9 +154,8 @@ class TraceService:
     async def backward(self, unit_id: str) -> BackwardTrace:
         """Everything that went into the unit, at every level, down to supplier lots."""
         async with self.db.sessions() as session:
-            unit = await self.find_unit(session, unit_id)
-            identity = await _identity(session, unit)
-            params = {"unit_id": unit.id}
+            identity = await self.find_unit(session, unit_id)
+            params = {"unit_id": identity.unit_id}
             edges = (await session.execute(sql.BACKWARD_EDGES, params)).all()
             measured = (await session.execute(sql.BACKWARD_MEASUREMENTS, params)).all()
         return backward_trace(identity, edges, measured)
@@ -168,19 +163,36 @@ class TraceService:
     async def forward_from_lot(self, di: str, lot: str) -> ForwardTrace:
         """Every unit that contains the lot at any level (and the units of the lot itself)."""
         async with self.db.sessions() as session:
-            rows = (await session.execute(sql.FORWARD_FROM_LOT, {"di": di, "lot": lot})).all()
-        return _forward(f"lot {di}/{lot}", rows)
+            seeds = await lot_seeds(session, di, [lot])
+            units = await units_from(session, seeds, end_units_only=False)
+        return _forward(f"lot {di}/{lot}", units)
 
     async def forward_from_unit(self, unit_id: str) -> ForwardTrace:
         """Every unit the component unit went into, at any level."""
         async with self.db.sessions() as session:
             unit = await self.find_unit(session, unit_id)
-            rows = (await session.execute(sql.FORWARD_FROM_UNIT, {"unit_id": unit.id})).all()
-        return _forward(udi_text(unit.di, serial=unit.serial, lot=unit.lot), rows)
+            seeds = Seeds(units=(unit.unit_id,), include_units=False)
+            units = await units_from(session, seeds, end_units_only=False)
+        return _forward(unit.udi, units)
 
 
-def _forward(origin: str, rows: Sequence[Any]) -> ForwardTrace:
-    units = [forward_unit(r) for r in first_per_unit(rows)]
+async def lot_seeds(session: AsyncSession, di: str, lots: Sequence[str]) -> Seeds:
+    """The lot rows of (di, lots) and the units carrying those lots: where a trace starts."""
+    rows = await session.execute(
+        union_all(
+            select(literal("lot"), Lot.id).where(Lot.di == di, Lot.lot.in_(lots)),
+            select(literal("unit"), Unit.id).where(Unit.di == di, Unit.lot.in_(lots)),
+        )
+    )
+    found = rows.all()
+    return Seeds(
+        lots=tuple(i for kind, i in found if kind == "lot"),
+        units=tuple(i for kind, i in found if kind == "unit"),
+    )
+
+
+def _forward(origin: str, placed: Sequence[PlacedUnit]) -> ForwardTrace:
+    units = [forward_unit(u) for u in placed]
     stages = Counter(u.stage for u in units)
     return ForwardTrace(origin=origin, units=units, by_stage=dict(sorted(stages.items())))
 
@@ -253,29 +265,21 @@ def backward_trace(
     )
 
 
-async def _unit(session: AsyncSession, key: UnitKey, *, given: str) -> Unit:
-    unit = await session.scalar(select(Unit).where(Unit.di == key.di, Unit.ident == key.ident))
-    if unit is None:
-        raise NotFoundError("unit", "unit_id", given)
-    return unit
-
-
-async def _identity(session: AsyncSession, unit: Unit) -> UnitIdentity:
-    product = await session.scalar(select(Product.name).where(Product.di == unit.di))
+def identity_of(row: Any) -> UnitIdentity:
     return UnitIdentity(
-        unit_id=unit.id,
-        di=unit.di,
-        serial=unit.serial,
-        lot=unit.lot,
-        udi=udi_text(unit.di, serial=unit.serial, lot=unit.lot),
-        digital_link=instance_uri(unit.di, serial=unit.serial, lot=unit.lot),
-        expiry=unit.expiry,
-        production_date=unit.production_date,
-        work_order=unit.work_order,
-        product=product,
-        status=unit.status,
-        status_at=unit.status_at,
-        first_seen_at=unit.first_seen_at,
+        unit_id=row.id,
+        di=row.di,
+        serial=row.serial,
+        lot=row.lot,
+        udi=udi_text(row.di, serial=row.serial, lot=row.lot),
+        digital_link=instance_uri(row.di, serial=row.serial, lot=row.lot),
+        expiry=row.expiry,
+        production_date=row.production_date,
+        work_order=row.work_order,
+        product=row.product,
+        status=row.status,
+        status_at=row.status_at,
+        first_seen_at=row.first_seen_at,
     )
 
 
@@ -298,8 +302,7 @@ def _history_event(row: Any) -> HistoryEvent:
     )
 
 
-def _placement(rows: Sequence[Any]) -> Placement:
-    row = rows[0] if rows else None
+def _placement(row: Box | None) -> Placement:
     return Placement(
         container=row.container if row else None,
         outer_container=row.outer_container if row else None,
@@ -323,12 +326,12 @@ def _neighbour(row: Any) -> NodeOut:
     )
 
 
-async def holds_of(session: AsyncSession, unit: Unit) -> list[HoldSummary]:
+async def holds_of(session: AsyncSession, unit: UnitIdentity) -> list[HoldSummary]:
     """Holds on the unit, or on its lot, with their dispositions and signatures."""
     on_lot = (Hold.scope == "lot") & (Hold.di == unit.di) & (Hold.lot == unit.lot)
     holds = (
         await session.scalars(
-            select(Hold).where(or_(Hold.unit_id == unit.id, on_lot)).order_by(Hold.id)
+            select(Hold).where(or_(Hold.unit_id == unit.unit_id, on_lot)).order_by(Hold.id)
         )
     ).all()
     return await hold_summaries(session, holds)

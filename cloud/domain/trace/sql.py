@@ -17,38 +17,12 @@ from sqlalchemy.types import TypeEngine
 from cloud.db.types import UtcDateTime
 
 # Result types: raw SQL on SQLite returns dates, times and UUIDs as text otherwise.
-PLACED_TYPES: dict[str, TypeEngine[Any]] = {"ship_date": Date()}
 MEASUREMENT_TYPES: dict[str, TypeEngine[Any]] = {"measured_at": UtcDateTime(), "event_id": Uuid()}
 
 
 def typed(statement: TextClause, **types: TypeEngine[Any]) -> TextualSelect:
     return statement.columns(**types)
 
-
-# A unit's current place: innermost open containment (case), the one holding that (pallet),
-# and a shipment that carried either; `consumed` when it went into another unit (it then
-# travels inside that one). Needs the CTE `hit(id)` of unit ids.
-PLACED_UNITS = """
-SELECT u.id, u.di, u.serial, u.lot, u.status,
-       EXISTS (SELECT 1 FROM genealogy_edges AS ge
-               WHERE ge.child_kind = 'unit' AND ge.child_id = u.id) AS consumed,
-       c1.sscc AS container, c2.sscc AS outer_container,
-       sh.id AS shipment_id, sh.number AS shipment, sh.recipient_name, sh.recipient_address,
-       sh.ship_date, sh.customer_id
-FROM hit
-JOIN units AS u ON u.id = hit.id
-LEFT JOIN containment AS k1
-       ON k1.child_kind = 'unit' AND k1.child_id = u.id
-      AND k1.packed_at IS NOT NULL AND k1.unpacked_at IS NULL
-LEFT JOIN containers AS c1 ON c1.id = k1.container_id
-LEFT JOIN containment AS k2
-       ON k2.child_kind = 'container' AND k2.child_id = k1.container_id
-      AND k2.packed_at IS NOT NULL AND k2.unpacked_at IS NULL
-LEFT JOIN containers AS c2 ON c2.id = k2.container_id
-LEFT JOIN shipment_items AS s1 ON s1.container_id = k1.container_id AND s1.event_id IS NOT NULL
-LEFT JOIN shipment_items AS s2 ON s2.container_id = k2.container_id AND s2.event_id IS NOT NULL
-LEFT JOIN shipments AS sh ON sh.id = COALESCE(s2.shipment_id, s1.shipment_id)
-"""
 
 BACKWARD_EDGES = typed(
     text(
@@ -80,55 +54,36 @@ BACKWARD_EDGES = typed(
 BACKWARD_MEASUREMENTS = typed(
     text(
         """
+    WITH ids(id) AS (
+        SELECT CAST(:unit_id AS BIGINT)
+        UNION ALL
+        SELECT ancestor_id FROM lineage
+        WHERE descendant_kind = 'unit' AND descendant_id = :unit_id AND ancestor_kind = 'unit'
+    )
     SELECT m.unit_id, c.code AS checkpoint, m.parameter, m.value, m.uom, m.low, m.high,
            m.measured_at, m.event_id
-    FROM measurements AS m
+    FROM ids
+    JOIN measurements AS m ON m.unit_id = ids.id
     JOIN checkpoints AS c ON c.id = m.checkpoint_id
-    WHERE m.unit_id = :unit_id
-       OR m.unit_id IN (
-            SELECT ancestor_id FROM lineage
-            WHERE descendant_kind = 'unit' AND descendant_id = :unit_id
-              AND ancestor_kind = 'unit')
     ORDER BY m.unit_id, m.measured_at, m.parameter
     """
     ),
     **MEASUREMENT_TYPES,
 )
 
-FORWARD_FROM_LOT = typed(
+UNIT_BY_KEY = typed(
     text(
         """
-    WITH start(kind, id) AS (
-        SELECT CAST('lot' AS VARCHAR(8)), id FROM lots WHERE di = :di AND lot = :lot
-        UNION ALL
-        SELECT CAST('unit' AS VARCHAR(8)), id FROM units WHERE di = :di AND lot = :lot
-    ),
-    hit(id) AS (
-        SELECT id FROM start WHERE kind = 'unit'
-        UNION
-        SELECT g.descendant_id FROM lineage AS g
-        JOIN start AS s ON g.ancestor_kind = s.kind AND g.ancestor_id = s.id
-        WHERE g.descendant_kind = 'unit'
-    )
+    SELECT u.id, u.di, u.serial, u.lot, u.expiry, u.production_date, u.work_order, u.status,
+           u.status_at, u.first_seen_at, p.name AS product
+    FROM units AS u LEFT JOIN products AS p ON p.di = u.di
+    WHERE u.di = :di AND u.ident = :ident
     """
-        + PLACED_UNITS
-        + " ORDER BY u.id"
     ),
-    **PLACED_TYPES,
-)
-
-FORWARD_FROM_UNIT = typed(
-    text(
-        """
-    WITH hit(id) AS (
-        SELECT descendant_id FROM lineage
-        WHERE ancestor_kind = 'unit' AND ancestor_id = :unit_id AND descendant_kind = 'unit'
-    )
-    """
-        + PLACED_UNITS
-        + " ORDER BY u.id"
-    ),
-    **PLACED_TYPES,
+    expiry=Date(),
+    production_date=Date(),
+    status_at=UtcDateTime(),
+    first_seen_at=UtcDateTime(),
 )
 
 UNIT_HISTORY = typed(
@@ -157,10 +112,6 @@ UNIT_MEASUREMENTS = typed(
     """
     ),
     **MEASUREMENT_TYPES,
-)
-
-UNIT_PLACEMENT = typed(
-    text("WITH hit(id) AS (SELECT CAST(:unit_id AS BIGINT))" + PLACED_UNITS), **PLACED_TYPES
 )
 
 NEIGHBOURS: TextClause = text(
