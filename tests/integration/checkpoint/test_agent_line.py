@@ -3,6 +3,8 @@ recorded and published for it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from checkpoint_plant import (
     EventTap,
     MakePlant,
@@ -13,6 +15,7 @@ from checkpoint_plant import (
     until_line_time,
 )
 
+from edge.checkpoint.status_report import gather_status, render_status
 from edge.sim.units import Fault
 
 UNITS = 12
@@ -31,11 +34,13 @@ async def test_units_pass_or_are_held_for_what_is_wrong_with_them(
         }
     )
     plant = await make_plant(line)
-    async with running_agent(plant) as agent:
+    async with running_agent(plant, status_period_s=0.1) as agent:
         await plant.run_line(units=UNITS)
         events = await tap.wait_for(UNITS)
         assert agent.engine is not None
         counters = agent.engine.counters
+        await asyncio.sleep(0.2)
+        report = await gather_status(agent.checkpoint)
 
     assert plant.outcomes(UNITS) == [
         "pass", "pass", "reject", "pass", "reject", "pass",
@@ -76,6 +81,35 @@ async def test_units_pass_or_are_held_for_what_is_wrong_with_them(
     )
     assert counters.units == UNITS and counters.passed == 7 and counters.held == 5
     assert counters.orphan_reads == 0
+
+    # What `tracegate edge status` shows of the running agent.
+    assert report.running and report.agent is not None
+    status = report.agent
+    assert (status.counters["units"], status.counters["passed"], status.counters["held"]) == (
+        12,
+        7,
+        5,
+    )
+    assert status.reasons == {
+        "parameter_out_of_limits": 2,
+        "duplicate_serial": 1,
+        "no_read": 1,
+        "invalid_udi": 1,
+    }
+    assert {(link.name, link.state) for link in status.links} == {
+        ("plc", "up"),
+        ("unit", "up"),
+        ("mqtt-in", "up"),
+    }
+    assert status.work_order == "WO-T1"
+    assert [d.decision for d in status.last_decisions[:2]] == ["pass", "hold"]
+    assert report.outbox is not None and report.outbox.last_seq == UNITS
+    lines = render_status(report)
+    assert lines[2:4] == [
+        f"work order: WO-T1 ({line.product.di}, lot {line.lot}, 1000 units)",
+        "holds: none",
+    ]
+    assert "units: 12 (7 passed, 5 held, 0 corrected, 0 unrecorded)" in lines
 
 
 async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line_runs(
