@@ -56,9 +56,14 @@ def run(
         _fail(f"--log-format: expected 'json' or 'logfmt', got {log_format!r}")
     fmt: Literal["json", "logfmt"] = "json" if log_format == "json" else "logfmt"
     _load(config, checkpoint)
-    from edge.checkpoint.run_agent import run_agent
+    from edge.checkpoint.run_agent import AgentStartError, run_agent
 
-    run_agent(config, checkpoint, software_version=__version__, log_format=fmt, log_level=log_level)
+    try:
+        run_agent(
+            config, checkpoint, software_version=__version__, log_format=fmt, log_level=log_level
+        )
+    except AgentStartError as exc:
+        _fail(str(exc), code=1)
 
 
 @edge_app.command("status")

@@ -19,29 +19,35 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import zoneinfo
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
-
-import msgspec
 
 from edge.adapters.plc_types import Sample, TriggerEdge
 from edge.checkpoint.collector import ReadCollector
 from edge.checkpoint.facts import Facts, Identification
-from edge.checkpoint.identify import identify
+from edge.checkpoint.identify import identify, warm_up_parsers
 from edge.checkpoint.interlock import Alarm, Interlock, OutputWrite
-from edge.checkpoint.record import Station, inspected_event, snapshot_parameters
+from edge.checkpoint.record import (
+    correction,
+    inspected_event,
+    refusal_reason,
+    snapshot_parameters,
+)
 from edge.checkpoint.rules import evaluate
-from edge.checkpoint.state import LocalState, LocalStateError, OwnDecision, UnitFacts, unit_key
+from edge.checkpoint.state import LocalState, LocalStateError, OwnDecision, unit_key
+from edge.checkpoint.verdict import (
+    EngineCounters,
+    EngineSettings,
+    Lookup,
+    Outcome,
+    Timeline,
+    Verdict,
+)
 from edge.checkpoint.window import Sweep, Window
-from edge.outbox import CommittedEvent, OutboxError, OutboxFull
+from edge.outbox import CommittedEvent
 from edge.reads import CodeRead
-from protocols.config.plc import RegisterConfig
-from protocols.config.rules import RulesConfig
 from protocols.events import Event, InterlockResult, Reason, UnitInspected
-from protocols.ids import uuid7
 from protocols.parts import Decision
 from protocols.udi import Udi
 
@@ -49,7 +55,6 @@ log = logging.getLogger("edge.checkpoint")
 
 _RECENT_UNITS = 4096
 _PREFETCHED = 256
-_WARM_UP_UDIS = ("0109506000134352172512001012345\x1d21SN1", "+A99912345/$$52001510X33")
 
 
 class EventSink(Protocol):
@@ -67,117 +72,6 @@ class ProcessValues(Protocol):
 TriggeredSource = Callable[[float, float, float], Awaitable[list[CodeRead]]]
 """`reads(start_monotonic_s, end_monotonic_s, nearest_monotonic_s)` of a source that decodes
 what it captured during each unit's window (a camera on trigger)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineSettings:
-    station: Station
-    rules: RulesConfig
-    predecessors: tuple[str, ...] = ()
-    registers: tuple[RegisterConfig, ...] = ()
-    timezone: dt.tzinfo = dt.UTC
-    """The site's zone: expiry and shelf life count its days."""
-    has_trigger: bool = False
-    """Units are seen by a photo-eye: a unit known only from its read is held."""
-
-    @classmethod
-    def for_site(
-        cls,
-        station: Station,
-        *,
-        rules: RulesConfig,
-        predecessors: tuple[str, ...],
-        registers: tuple[RegisterConfig, ...],
-        timezone: str,
-        has_trigger: bool,
-    ) -> EngineSettings:
-        return cls(
-            station=station,
-            rules=rules,
-            predecessors=predecessors,
-            registers=registers,
-            timezone=zoneinfo.ZoneInfo(timezone),
-            has_trigger=has_trigger,
-        )
-
-
-_NOTHING_KNOWN = UnitFacts(hold_matches=(), own=None, route={})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lookup:
-    """The unit's identity and what the local state knows of it."""
-
-    reads: tuple[CodeRead, ...]
-    identification: Identification
-    unit: UnitFacts = _NOTHING_KNOWN
-    error: Reason | None = None
-    """Why the local state could not answer."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
-    """The rules' answer on one unit, with what it was based on."""
-
-    reads: tuple[CodeRead, ...]
-    identification: Identification
-    facts: Facts | None
-    reasons: tuple[Reason, ...]
-
-    @property
-    def decision(self) -> Decision:
-        return "hold" if self.reasons else "pass"
-
-    @property
-    def udi(self) -> Udi | None:
-        return self.identification.udi
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    """What happened to one unit, for counters, the status page and the bench."""
-
-    window: int
-    trigger_s: float
-    inputs_s: float
-    """When the window closed (every read in, or the window over)."""
-    decided_s: float
-    """When the rules had answered."""
-    recorded_s: float | None
-    """When the (first) record was durable; None if none could be made."""
-    decision: Decision
-    """The final decision (a corrected pass is a hold)."""
-    reasons: tuple[str, ...]
-    unit: str | None
-    """`unit_key` of the UDI, if one was read."""
-    seq: int | None
-    """Outbox seq of the (last) event recorded for the unit; None if none could be."""
-    output: InterlockResult | None
-    output_acked_s: float | None
-    """When the PLC acknowledged the decision's output."""
-    corrected: bool = False
-
-
-@dataclass(slots=True)
-class Timeline:
-    """When one unit reached each step (monotonic seconds), for its outcome."""
-
-    inputs_s: float = 0.0
-    decided_s: float = 0.0
-    recorded_s: float | None = None
-
-
-@dataclass(slots=True)
-class EngineCounters:
-    units: int = 0
-    passed: int = 0
-    held: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    corrections: int = 0
-    unrecorded: int = 0
-    """Decisions that could not be recorded (always holds)."""
-    orphan_reads: int = 0
-    late_reads: int = 0
 
 
 class CheckpointEngine:
@@ -446,7 +340,7 @@ class CheckpointEngine:
             committed = commit.result()
             times.recorded_s = time.monotonic()
         except Exception as exc:
-            reason = _outbox_reason(exc)
+            reason = refusal_reason(exc)
             self._alarm(reason.code, f"Unit held, its record was refused: {exc}")
             reasons = (*verdict.reasons, reason)
             output = await self._hold_output(reasons)
@@ -488,13 +382,13 @@ class CheckpointEngine:
         try:
             first = await commit
         except Exception as exc:
-            reasons = (*late, _outbox_reason(exc))
+            reasons = (*late, refusal_reason(exc))
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
             recorded = await self._record(hold)
             await self._index(verdict.udi, "hold", recorded)
             return self._outcome(window, verdict, times, "hold", reasons, recorded, output)
-        correction = _correction(event, late, output.record if output else None)
-        recorded = await self._record(correction) or first
+        corrected = correction(event, late, output.record if output else None)
+        recorded = await self._record(corrected) or first
         await self._index(verdict.udi, "hold", recorded)
         return self._outcome(window, verdict, times, "hold", late, recorded, output, corrected=True)
 
@@ -519,7 +413,7 @@ class CheckpointEngine:
         await self._hold_output((reason,))
         await self._interlock.request_line_stop(f"pass output not verified: {problem}")
         self._alarm("interlock_unverified", f"Pass output not verified: {problem}")
-        recorded = await self._record(_correction(event, (reason,), output.record)) or committed
+        recorded = await self._record(correction(event, (reason,), output.record)) or committed
         await self._index(verdict.udi, "hold", recorded)
         return self._outcome(
             window, verdict, times, "hold", (reason,), recorded, output, corrected=True
@@ -568,7 +462,7 @@ class CheckpointEngine:
             return await self._outbox.commit(event)
         except Exception as exc:
             self.counters.unrecorded += 1
-            code = _outbox_reason(exc).code
+            code = refusal_reason(exc).code
             self._alarm(code, f"A held unit could not be recorded: {exc}")
             return None
 
@@ -644,42 +538,13 @@ class CheckpointEngine:
         )
 
 
-def warm_up_parsers() -> None:
-    """Parse a GS1 and a HIBC UDI once: biip loads its tables on first use (about 0.3 s
-    here), which would otherwise stall the event loop on the first unit."""
-    for text in _WARM_UP_UDIS:
-        identify(
-            (
-                CodeRead(
-                    text=text,
-                    symbology_id=None,
-                    source_kind="scanner",
-                    source_name="warm-up",
-                    read_at=dt.datetime.now(dt.UTC),
-                    monotonic_s=time.monotonic(),
-                ),
-            )
-        )
-
-
-def _outbox_reason(exc: BaseException) -> Reason:
-    if isinstance(exc, OutboxFull):
-        return Reason(code="outbox_full", text=f"The outbox is full: {exc}"[:4096])
-    if isinstance(exc, OutboxError):
-        return Reason(code="outbox_error", text=f"The outbox failed: {exc}"[:4096])
-    return Reason(code="outbox_error", text=f"The event could not be recorded: {exc!r}"[:4096])
-
-
-def _correction(
-    first: UnitInspected, reasons: Sequence[Reason], output: InterlockResult | None
-) -> UnitInspected:
-    """A hold event that corrects `first` (append only: `first` itself is never changed)."""
-    return msgspec.structs.replace(
-        first,
-        event_id=uuid7(),
-        corrects=first.event_id,
-        occurred_at=dt.datetime.now(dt.UTC),
-        decision="hold",
-        reasons=tuple(reasons),
-        interlock=output,
-    )
+__all__ = [
+    "CheckpointEngine",
+    "EngineCounters",
+    "EngineSettings",
+    "EventSink",
+    "Outcome",
+    "ProcessValues",
+    "TriggeredSource",
+    "warm_up_parsers",
+]

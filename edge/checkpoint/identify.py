@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Iterable, Sequence
 
 from edge.checkpoint.facts import Identification
@@ -44,3 +46,24 @@ def identify(reads: Sequence[CodeRead], *, separators: Iterable[str] = (GS,)) ->
     if len(valid) > 1:
         return Identification(udi=None, distinct=tuple(valid))
     return Identification(udi=None, problems=tuple(dict.fromkeys(problems)))
+
+
+_WARM_UP_UDIS = ("0109506000134352172512001012345\x1d21SN1", "+A99912345/$$52001510X33")
+
+
+def warm_up_parsers() -> None:
+    """Parse a GS1 and a HIBC UDI once: biip loads its tables on first use (about 0.3 s
+    here), which would otherwise stall the event loop on the first unit."""
+    for text in _WARM_UP_UDIS:
+        identify(
+            (
+                CodeRead(
+                    text=text,
+                    symbology_id=None,
+                    source_kind="scanner",
+                    source_name="warm-up",
+                    read_at=dt.datetime.now(dt.UTC),
+                    monotonic_s=time.monotonic(),
+                ),
+            )
+        )

@@ -14,9 +14,12 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from edge.adapters.plc_types import Sample
 from edge.checkpoint.facts import Parameter
 from edge.checkpoint.rules import RULESET_VERSION
+from edge.outbox import OutboxError, OutboxFull
 from edge.reads import CodeRead
 from protocols.config.plc import RegisterConfig
 from protocols.events import (
@@ -152,3 +155,27 @@ def inspected_event(
         ruleset_version=RULESET_VERSION,
         interlock=interlock,
     )
+
+
+def correction(
+    first: UnitInspected, reasons: Sequence[Reason], output: InterlockResult | None
+) -> UnitInspected:
+    """A hold event that corrects `first` (append only: `first` itself is never changed)."""
+    return msgspec.structs.replace(
+        first,
+        event_id=uuid7(),
+        corrects=first.event_id,
+        occurred_at=dt.datetime.now(dt.UTC),
+        decision="hold",
+        reasons=tuple(reasons),
+        interlock=output,
+    )
+
+
+def refusal_reason(exc: BaseException) -> Reason:
+    """Why a unit is held when the outbox refused its record."""
+    if isinstance(exc, OutboxFull):
+        return Reason(code="outbox_full", text=f"The outbox is full: {exc}"[:4096])
+    if isinstance(exc, OutboxError):
+        return Reason(code="outbox_error", text=f"The outbox failed: {exc}"[:4096])
+    return Reason(code="outbox_error", text=f"The event could not be recorded: {exc!r}"[:4096])

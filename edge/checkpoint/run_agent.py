@@ -24,6 +24,11 @@ answer, a read) could otherwise wait up to 5 ms behind a busy thread. bench/chec
 measured 100 units/s sustained at 0.2 ms and missed outputs at 5 ms, on a quiet host."""
 
 
+class AgentStartError(Exception):
+    """The agent could not start: its state or outbox file, its PLC map or its broker
+    credentials are unusable."""
+
+
 def run_agent(
     config: Path,
     checkpoint: str,
@@ -32,12 +37,27 @@ def run_agent(
     log_format: LogFormat = "json",
     log_level: str = "INFO",
 ) -> None:
-    """Run the agent of `checkpoint`; raises ConfigError / KeyError for a bad config."""
+    """Run the agent of `checkpoint`; raises ConfigError / KeyError for a bad config and
+    AgentStartError naming what could not be opened."""
+    from edge.adapters.plc_codec import RegisterMapError
+    from edge.checkpoint.state import LocalStateError
+    from edge.outbox import OutboxError
+    from edge.publish import CredentialsError, TlsConfigError
+
     configure_logging(log_format=log_format, level=log_level)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     plant = load_plant_file(config)
     agent = Agent(plant, checkpoint, options=AgentOptions(software_version=software_version))
-    asyncio.run(_serve(agent))
+    try:
+        asyncio.run(_serve(agent))
+    except (
+        LocalStateError,
+        OutboxError,
+        RegisterMapError,
+        CredentialsError,
+        TlsConfigError,
+    ) as exc:
+        raise AgentStartError(f"the agent of {checkpoint} cannot start: {exc}") from exc
 
 
 async def _serve(agent: Agent) -> None:

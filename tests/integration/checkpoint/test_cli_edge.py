@@ -128,3 +128,27 @@ def test_an_unknown_checkpoint_is_named(config: Path) -> None:
         2,
         "Error: --checkpoint: no checkpoint 'sealing' in line 'line-t' (checkpoints: packing)\n",
     )
+
+
+def test_an_agent_that_cannot_open_its_outbox_says_so(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "plant.yaml"
+    text = CONFIG.format(tmp=tmp_path).replace(
+        f'"{tmp_path}/outbox.sqlite3"', '"/proc/no-such-dir/outbox.sqlite3"'
+    )
+    config.write_text(text, encoding="utf-8")
+    tracegate = str(Path(sys.executable).parent / "tracegate")
+    result = subprocess.run(
+        [tracegate, "edge", "run", str(config), "-c", "packing"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: the agent of packing cannot start: Outbox /proc/no-such-dir/outbox.sqlite3"
+        " unavailable: SQLite error while opening (SQLITE_CANTOPEN: unable to open database"
+        " file)"
+    )
