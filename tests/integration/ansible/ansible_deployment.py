@@ -32,7 +32,8 @@ EDGE_HOST = "l1-sealing.plant-ie.example"
 BROKER_HOST = "broker.plant-ie.example"
 CLOUD_HOST = "cloud.plant-ie.example"
 PG_ADMIN = ("psql", "-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1")
-RUN_TIMEOUT_S = 100
+RUN_TIMEOUT_S = 240
+"""Generous: the runs take about a minute on an idle 2-core machine, more beside other work."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,9 @@ import re
 import pytest
 from ansible_deployment import Deployment
 
+# The session fixture that runs ansible may start in any of these modules.
+pytestmark = pytest.mark.timeout(300)
+
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 

@@ -14,6 +14,9 @@ import pytest
 from ansible_deployment import BROKER_HOST, Deployment
 from mqtt_probe import MqttProbe
 
+# The session fixture that runs ansible may start in any of these modules.
+pytestmark = pytest.mark.timeout(300)
+
 PREFIX = "tracegate/v1/plant-ie/line-1"
 SEALING, ASSEMBLY, PACKING = "edge-l1-sealing", "edge-l1-assembly", "edge-l1-packing"
 INGEST = "tracegate-ingest"

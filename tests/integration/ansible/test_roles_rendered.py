@@ -13,6 +13,9 @@ from ansible_deployment import BROKER_HOST, CLOUD_HOST, EDGE_HOST, PG_ADMIN, ROO
 
 from protocols.config import load_plant_file
 
+# The session fixture that runs ansible may start in any of these modules.
+pytestmark = pytest.mark.timeout(300)
+
 
 def _verify_unit(unit: Path) -> None:
     """systemd-analyze accepts the unit without a single warning."""
