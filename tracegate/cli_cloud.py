@@ -59,9 +59,12 @@ def migrate(
 async def _migrate(settings: Settings, plant: Path | None) -> None:
     from cloud.db.database import Database
     from cloud.db.migrate import current_revision, upgrade_database
+    from cloud.domain.audit import capture
     from cloud.domain.plant.importer import read_plant
     from cloud.domain.plant.services import PlantService
     from protocols.config import ConfigError
+
+    capture.install()  # the plant import is audited
 
     await upgrade_database(settings.database_url)
     typer.echo(f"database at revision {await current_revision(settings.database_url)}")
@@ -123,10 +126,12 @@ async def _ingest(settings: Settings) -> None:
     import signal
 
     from cloud.db.database import Database
+    from cloud.domain.audit import capture
     from cloud.domain.events.ingest import EventIngestService
     from cloud.ingest.consumer import MqttIngest
     from cloud.runtime import ingest_options
 
+    capture.install()  # holds an edge decided, shipments first seen: audited as the system
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,9 +1,10 @@
 """Every change to an audited table, taken from the ORM session and appended to the chain.
 
-Services need not call anything: while an `Actor` is set (the auth middleware
-sets one per request), `after_flush` collects the ORM objects created, changed
-and deleted (with their old and new values) and `do_orm_execute` the bulk
-UPDATE / DELETE / INSERT statements on audited tables. `before_commit` then
+Services need not call anything: `after_flush` collects the ORM objects created,
+changed and deleted on audited tables (with their old and new values) and
+`do_orm_execute` the bulk UPDATE / DELETE / INSERT statements on them, in the
+name of the `Actor` of the request (the auth middleware sets one), or of
+`SYSTEM` when there is none (the MQTT ingest, a script). `before_commit` then
 appends them to the hash chain inside the same transaction: a change and its
 audit row commit together or not at all.
 
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from cloud.db.base import Base
 from cloud.db.types import utc_now
 from cloud.domain.audit.canonical import canonical_json, chain_hash, jsonable, redact, row_content
 from cloud.domain.audit.context import Actor, current_actor
@@ -67,6 +69,9 @@ IGNORED_COLUMNS: Mapping[str, frozenset[str]] = {
 """Bookkeeping that changes on its own: a change of only these columns is not a change."""
 
 _PENDING = "tracegate_audit_pending"
+SYSTEM = Actor(name="system", kind="system")
+"""Changes made with no person or device behind them: the MQTT ingest (holds an edge
+decided, shipments first seen in an event), background tasks, scripts."""
 _HEAD_ID = 1
 
 
@@ -139,9 +144,7 @@ def _columns(obj: Any) -> dict[str, str]:
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    actor = current_actor()
-    if actor is None:
-        return
+    actor = current_actor() or SYSTEM
     changes = _pending(session).changes
     found: list[Change] = []
     for obj in session.new:
@@ -183,13 +186,15 @@ def _table_name(obj: Any) -> str:
 
 
 def _on_execute(state: ORMExecuteState) -> Any:
-    actor = current_actor()
-    if actor is None or not (state.is_insert or state.is_update or state.is_delete):
+    if not (state.is_insert or state.is_update or state.is_delete):
         return None
+    actor = current_actor() or SYSTEM
     statement: Any = state.statement
-    table = getattr(statement, "table", None)
-    if not isinstance(table, Table) or table.name not in AUDITED_TABLES:
+    named = getattr(getattr(statement, "table", None), "name", None)
+    if named not in AUDITED_TABLES:
         return None
+    # The plain table: an ORM statement's is annotated, and selecting it would load entities.
+    table = Base.metadata.tables[str(named)]
     if state.is_insert:
         result = state.invoke_statement()
         _record_inserts(state, actor, table, statement, result)

@@ -141,7 +141,7 @@ def verify_audit_chain(rows: Iterable[StoredRow], head: Head | None) -> list[Pro
                         )
                     )
         previous = row
-    problems.extend(_head_problems(ordered, head))
+    problems.extend(_head_problems(ordered, head, moved))
     return problems
 
 
@@ -185,7 +185,9 @@ def _move_problem(seq: int, moved: dict[int, int], reported: set[int]) -> Proble
     )
 
 
-def _head_problems(ordered: list[StoredRow], head: Head | None) -> list[Problem]:
+def _head_problems(
+    ordered: list[StoredRow], head: Head | None, moved: dict[int, int]
+) -> list[Problem]:
     last = ordered[-1] if ordered else None
     if head is None:
         if last is None:
@@ -220,7 +222,9 @@ def _head_problems(ordered: list[StoredRow], head: Head | None) -> list[Problem]
                 f"the last row is {last_seq}",
             )
         ]
-    if last is not None and head.hash != last.hash:
+    written_last = {origin: seq for seq, origin in moved.items()}.get(last_seq, last_seq)
+    ends = next((row.hash for row in ordered if row.seq == written_last), None)
+    if last is not None and head.hash != ends:
         return [
             Problem(
                 "altered",

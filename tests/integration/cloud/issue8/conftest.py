@@ -21,6 +21,7 @@ from issue8_scenario import Story, tell
 
 from cloud.app import create_app
 from cloud.db.database import Database
+from cloud.domain.audit import capture
 from cloud.domain.events.ingest import EventIngestService, IngestOptions
 from cloud.domain.events.validation import Incoming
 from cloud.settings import Settings
@@ -31,6 +32,12 @@ ROLE_USERS = {
     "auditor": ("aldo", "Aldo Auditor"),
     "admin": ("ada", "Ada Admin"),
 }
+
+
+@pytest.fixture(autouse=True)
+def audit_capture() -> None:
+    """Changes are audited in every process that writes (create_app and the CLI install it)."""
+    capture.install()
 
 
 @pytest.fixture
