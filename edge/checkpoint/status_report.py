@@ -136,7 +136,7 @@ def render_status(report: StatusReport) -> list[str]:
     if agent is not None:
         lines.append("links:")
         lines.extend(
-            f"  {link.kind} {link.name}: {link.state}"
+            f"  {link.name} ({link.kind}): {link.state}"
             + (f" ({link.detail})" if link.detail and link.state != "up" else "")
             for link in agent.links
         )
