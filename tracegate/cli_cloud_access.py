@@ -52,12 +52,20 @@ def _cli_actor(command: str) -> Actor:
 
 
 def create_user(
-    username: Annotated[str, typer.Argument(help="Login name: lower case, digits, . _ -")],
+    username: Annotated[
+        str | None, typer.Argument(help="Login name: lower case, digits, . _ -")
+    ] = None,
+    username_option: Annotated[
+        str | None, typer.Option("--username", help="The login name (instead of the argument).")
+    ] = None,
     role: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--role", help="operator, quality, auditor or admin (repeatable)."),
-    ],
-    name: Annotated[str, typer.Option("--name", help="Printed name, shown with signatures.")],
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Printed name, shown with signatures (default: the login)."),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -66,12 +74,19 @@ def create_user(
     """Create a user (the first admin, typically). The password is asked for twice."""
     import asyncio
 
+    login = username or username_option
+    if login is None or (username and username_option and username != username_option):
+        raise typer.BadParameter(
+            "give the login name once, as USERNAME or --username", param_hint="USERNAME"
+        )
+    if not role:
+        raise typer.BadParameter("give at least one --role", param_hint="'--role'")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     settings = _settings(config)
-    asyncio.run(_create_user(settings, username, role, name, password))
+    asyncio.run(_create_user(settings, login, role, name or login, password))
 
 
 async def _create_user(

@@ -122,6 +122,20 @@ async def test_create_user_and_audit_verify(db: Database, settings: Settings) ->
     )
     assert (again.exit_code, again.output) == (1, "user 'root' already exists\n")
 
+    # The form the deployment (ansible/roles/cloud) uses; the printed name defaults to the login.
+    deployed = await invoke(
+        "cloud",
+        "create-user",
+        "--username",
+        "admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=env,
+        stdin="another long passphrase\n",
+    )
+    assert deployed.output == "created user admin (admin) with roles admin\n"
+
     intact = await invoke("cloud", "audit", "verify", env=env)
     assert intact.exit_code == 0, intact.output
     assert intact.output.splitlines()[-1] == "intact"
