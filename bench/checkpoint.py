@@ -255,8 +255,7 @@ async def run_rate(
     line = line_for(rate_per_s, units)
     pitch_ms = 1000 / rate_per_s
     plant = Plant(rate_per_s, units, read_delay_ms)
-    run_dir = work / f"rate-{rate_per_s:g}"
-    run_dir.mkdir()
+    run_dir = Path(tempfile.mkdtemp(prefix=f"rate-{rate_per_s:g}-", dir=work))
     window_ms = max(2, min(60, round(pitch_ms * 0.5)))
     # The photo-eye is on for half the pitch: polled slower than half of that, edges go
     # unseen.
