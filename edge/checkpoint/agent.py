@@ -33,6 +33,7 @@ from edge.checkpoint.interlock import Interlock
 from edge.checkpoint.plc_map import TRIGGER, build_plc
 from edge.checkpoint.record import Station
 from edge.checkpoint.route_feed import RouteFeed
+from edge.checkpoint.sd_notify import SystemdNotifier, watchdog_period_s
 from edge.checkpoint.state import LocalState
 from edge.checkpoint.status_file import status_path, write_status
 from edge.checkpoint.status_view import agent_status
@@ -92,6 +93,10 @@ class Agent:
             backoff_min_s=options.restart_backoff_min_s, backoff_max_s=options.restart_backoff_max_s
         )
         self.started_at = dt.datetime.now(dt.UTC)
+        self.systemd = SystemdNotifier.from_environment()
+        self._systemd_failing = False
+        """systemd's notify socket (the unit is Type=notify with a watchdog); inert outside
+        systemd."""
         self.ready = asyncio.Event()
         """Set once every part has been started (tests wait for it)."""
         self.state: LocalState | None = None
@@ -138,7 +143,9 @@ class Agent:
                 self._start()
                 self.ready.set()
                 log.info("agent of %s started", cp.id, extra={"device_id": cp.device_id})
+                self._tell_systemd(self.systemd.ready, f"{cp.id}: watching the line")
                 await stop.wait()
+                self._tell_systemd(self.systemd.stopping)
                 await self._shutdown()
             finally:
                 await self.supervisor.stop()
@@ -147,6 +154,7 @@ class Agent:
         finally:
             await self.state.close()
             self._write_status(running=False)
+            self.systemd.close()
             log.info("agent of %s stopped", cp.id)
 
     # --- parts --------------------------------------------------------------------------------
@@ -204,6 +212,9 @@ class Agent:
         self._start_network()
         sup.start("state refresh", self._run_state_refresh, critical=False)
         sup.start("status", self._run_status, critical=False)
+        period_s = watchdog_period_s()
+        if self.systemd.enabled and period_s is not None:
+            sup.start("systemd watchdog", lambda: self._run_watchdog(period_s), critical=False)
 
     def _collector(self) -> ReadCollector:
         cp = self.checkpoint
@@ -389,7 +400,36 @@ class Agent:
     async def _run_status(self) -> None:
         while True:
             self._write_status(running=True)
+            if self.systemd.enabled and self.engine is not None:
+                c = self.engine.counters
+                down = ", ".join(self._links_down())
+                self._tell_systemd(
+                    self.systemd.status,
+                    f"{c.units} units ({c.passed} passed, {c.held} held)"
+                    + (f"; down: {down}" if down else ""),
+                )
             await asyncio.sleep(self.options.status_period_s)
+
+    async def _run_watchdog(self, period_s: float) -> None:
+        """WATCHDOG=1 while every critical task runs: one that keeps failing for the unit's
+        WatchdogSec gets the whole agent restarted by systemd (the PLC's heartbeat watchdog
+        has stopped the line meanwhile)."""
+        while True:
+            if self.supervisor.healthy():
+                self._tell_systemd(self.systemd.watchdog)
+            await asyncio.sleep(period_s)
+
+    def _tell_systemd(self, send: Callable[..., bool], *args: str) -> None:
+        try:
+            send(*args)
+        except OSError as exc:
+            if not self._systemd_failing:
+                log.warning("systemd notify socket %s: %s", self.systemd.socket_path, exc)
+            self._systemd_failing = True
+        else:
+            if self._systemd_failing:
+                log.info("systemd notify socket %s takes messages again", self.systemd.socket_path)
+            self._systemd_failing = False
 
     # --- health -------------------------------------------------------------------------------
 
