@@ -64,7 +64,10 @@ class SystemdNotifier:
         if address.startswith("@"):
             address = "\0" + address[1:]
         if self._socket is None:
-            self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # Non-blocking: the agent notifies from its event loop, and a notify socket whose
+            # queue is full (systemd busy) must raise, not stall the line's decisions.
+            kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+            self._socket = socket.socket(socket.AF_UNIX, kind)
         self._socket.sendto("\n".join(assignments).encode("utf-8"), address)
         return True
 
