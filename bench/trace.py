@@ -46,9 +46,9 @@ from trace_seed import seed
 
 from cloud.db.database import Database
 from cloud.db.migrate import upgrade_database
+from cloud.domain.recall.queries import compute_impact
 from cloud.domain.recall.schemas import Excursion, LotScope, RecallScope
 from cloud.domain.recall.scope import check_scope
-from cloud.domain.recall.services import compute_impact
 from cloud.domain.trace.services import TraceService
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -212,7 +212,6 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
             ]
         )
         recall = RecallScope(lots=[LotScope(di=CONNECTOR_DI, lots=["CONN-A"])])
-        common = {"units": units, "rng": rng}
         figures.append(
             await _measure(
                 db,
@@ -220,7 +219,8 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
                 backward,
                 rounds=args.rounds * 10,
                 target_p99_ms=5,
-                **common,
+                units=units,
+                rng=rng,
             )
         )
         figures.append(
@@ -230,7 +230,8 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
                 lambda: forward(FILM_DI, "FILM-03"),
                 rounds=args.rounds,
                 target_p99_ms=150,
-                **common,
+                units=units,
+                rng=rng,
             )
         )
         figures.append(
@@ -240,7 +241,8 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
                 lambda: forward(TUBING_DI, "TUBE-S03"),
                 rounds=args.rounds,
                 target_p99_ms=150,
-                **common,
+                units=units,
+                rng=rng,
             )
         )
         figures.append(
@@ -250,7 +252,8 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
                 lambda: impact(recall),
                 rounds=max(5, args.rounds // 2),
                 target_p99_ms=500,
-                **common,
+                units=units,
+                rng=rng,
             )
         )
         figures.append(
@@ -260,7 +263,8 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
                 lambda: impact(excursion),
                 rounds=args.rounds * 5,
                 target_p99_ms=5,
-                **common,
+                units=units,
+                rng=rng,
             )
         )
     finally:

@@ -42,7 +42,7 @@ BIG_TABLES = (
     "shipment_items",
 )
 LEVELS = ("tubeset", "catheter", "kit")
-PARAMETERS = {
+PARAMETERS: dict[str, tuple[tuple[str, str, float | None, float | None], ...]] = {
     "extrusion": (("diameter", "mm", 2.9, 3.1),),
     "sealing": (("seal_temp", "degC", 170.0, 190.0), ("seal_pressure", "bar", 3.5, 4.5)),
     "kit-final": (("leak_rate", "ml/min", None, 0.5),),
@@ -409,7 +409,7 @@ def _containment(plant: Plant) -> Iterator[tuple[Any, ...]]:
 
 def _shipment_plan(plant: Plant) -> list[tuple[int, dt.datetime, list[int]]]:
     """(shipment number, time, container ids): whole pallets, then partial (two cases)."""
-    plan = []
+    plan: list[tuple[int, dt.datetime, list[int]]] = []
     for pallet in range(plant.pallets):
         at = _pallet_time(plant, pallet) + dt.timedelta(days=1)
         if plant.pallet_shipped(pallet):
@@ -578,7 +578,7 @@ def _seal_temp(plant: Plant, catheter: int, visit: int) -> float:
 def _samples(
     plant: Plant, level: str, index: int, checkpoint: str, visit: int
 ) -> list[tuple[str, str, float, float | None, float | None]]:
-    out = []
+    out: list[tuple[str, str, float, float | None, float | None]] = []
     for name, uom, low, high in PARAMETERS.get(checkpoint, ()):
         if name == "seal_temp":
             value = _seal_temp(plant, index, visit)

@@ -26,17 +26,43 @@ def udi(unit: PlacedUnit) -> str:
 
 
 def by_stage(units: Sequence[PlacedUnit]) -> dict[str, int]:
-    return dict(sorted(Counter(stage(u) for u in units).items()))
+    statuses = Counter(u.status for u in units)
+    stages: Counter[str] = Counter()
+    for status, n in statuses.items():
+        stages[stage_of(status)] += n
+    return dict(sorted(stages.items()))
 
 
 def containers(units: Sequence[PlacedUnit]) -> list[ContainerImpact]:
-    counts: Counter[tuple[str, str | None, str | None]] = Counter(
-        (u.box.container, u.box.outer_container, u.box.shipment) for u in units if u.box
-    )
+    # Counted per box first: a box is shared by ten units or more.
+    per_box = Counter(u.box for u in units if u.box is not None)
     return [
-        ContainerImpact(sscc=sscc, outer_container=outer, units=n, shipment=shipment)
-        for (sscc, outer, shipment), n in sorted(counts.items(), key=lambda item: item[0][0])
+        ContainerImpact(
+            sscc=box.container,
+            outer_container=box.outer_container,
+            units=n,
+            shipment=box.shipment,
+        )
+        for box, n in sorted(per_box.items(), key=lambda item: item[0].container)
     ]
+
+
+class _UdiTexts:
+    """`udi_text` with the DI's part worked out once per DI (a recall lists 100,000 UDIs)."""
+
+    def __init__(self) -> None:
+        self.prefixes: dict[str, str] = {}
+
+    def __call__(self, u: PlacedUnit) -> str:
+        if u.di not in self.prefixes:
+            self.prefixes[u.di] = udi_text(u.di, serial=None, lot=None)
+        if self.prefixes[u.di].startswith("(01)"):
+            return (
+                self.prefixes[u.di]
+                + (f"(10){u.lot}" if u.lot else "")
+                + (f"(21){u.serial}" if u.serial else "")
+            )
+        return udi_text(u.di, serial=u.serial, lot=u.lot)
 
 
 def recipients(
@@ -48,6 +74,7 @@ def recipients(
         if u.box is not None and u.box.shipment_id is not None:
             grouped.setdefault(u.box.shipment_id, []).append(u)
     out = []
+    texts = _UdiTexts()
     for shipment_id, carried in sorted(grouped.items()):
         box = carried[0].box
         assert box is not None
@@ -63,7 +90,7 @@ def recipients(
                     region=region,
                     ship_date=box.ship_date,
                     quantity=len(carried),
-                    udis=sorted(udi(u) for u in carried),
+                    udis=sorted(map(texts, carried)),
                 ),
             )
         )

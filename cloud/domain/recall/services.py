@@ -10,30 +10,28 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.database import Database
 from cloud.db.types import utc_now
 from cloud.domain.auth.principal import Principal
-from cloud.domain.customers.models import Customer
 from cloud.domain.errors import ConflictError, NotFoundError
-from cloud.domain.events.models import Event
-from cloud.domain.genealogy.models import Unit
 from cloud.domain.holds.models import Hold
 from cloud.domain.holds.services import hold_number
-from cloud.domain.recall import impact as impacts
 from cloud.domain.recall.models import Recall, RecallRecipient, RecallUnit
+from cloud.domain.recall.notices import notice_draft, notice_for, udis_of
+from cloud.domain.recall.progress import progress_of
+from cloud.domain.recall.quarantine import HoldPlan, hold_units, holds_needed
+from cloud.domain.recall.queries import compute_impact, elapsed_ms
 from cloud.domain.recall.schemas import (
     AcknowledgementIn,
     Impact,
     ImpactUnit,
     Notice,
     NoticeIn,
-    Progress,
     RecallCloseIn,
     RecallIn,
     RecallOut,
@@ -42,9 +40,9 @@ from cloud.domain.recall.schemas import (
     RecipientOut,
     SnapshotCheck,
 )
-from cloud.domain.recall.scope import affected_units, check_scope
+from cloud.domain.recall.scope import check_scope
 from cloud.domain.recall.snapshot import RecipientLine, UnitLine, snapshot_hash
-from cloud.domain.shipments.models import Shipment, ShipmentItem
+from cloud.domain.shipments.models import Shipment
 from cloud.domain.signatures.dispositions import all_checkpoints
 from cloud.domain.signatures.meanings import RECALL_CLOSE_MEANINGS
 from cloud.domain.signatures.services import SignatureService, sign, signatures_of
@@ -58,79 +56,11 @@ from protocols.ids import uuid7
 from protocols.parts import UnitRef
 
 
-class _Shipped(msgspec.Struct):
-    class _Recipient(msgspec.Struct):
-        country_code: str = ""
-        region: str | None = None
-
-    recipient: _Recipient | None = None
-
-
-_shipped = msgspec.json.Decoder(_Shipped)
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
-
-
 def _recall_id(number: str) -> int:
     digits = number.removeprefix("R")
     if not digits.isdigit():
         raise NotFoundError("recall", "number", number)
     return int(digits)
-
-
-async def compute_impact(
-    session: AsyncSession, scope: RecallScope
-) -> tuple[list[PlacedUnit], list[tuple[int, Recipient]], Impact]:
-    """The affected end units and the impact summary, from one query plus a region lookup."""
-    started = time.perf_counter()
-    units = await affected_units(session, scope)
-    query_ms = _ms(started)
-    places = await shipment_places(session, {u.shipment_id for u in units if u.shipment_id})
-    recipients = impacts.recipients(units, places)
-    listed = [r for _, r in recipients]
-    return (
-        units,
-        recipients,
-        Impact(
-            unit_count=len(units),
-            by_stage=impacts.by_stage(units),
-            containers=impacts.containers(units),
-            recipients=listed,
-            by_region=impacts.by_region(listed),
-            query_ms=query_ms,
-        ),
-    )
-
-
-async def shipment_places(
-    session: AsyncSession, shipment_ids: set[int]
-) -> dict[int, tuple[str, str]]:
-    """(country, region) of each shipment: its customer's, or the shipping event's recipient."""
-    if not shipment_ids:
-        return {}
-    ids = sorted(shipment_ids)
-    places: dict[int, tuple[str, str]] = {}
-    rows = await session.execute(
-        select(Shipment.id, Customer.country, Customer.region)
-        .join(Customer, Customer.id == Shipment.customer_id)
-        .where(Shipment.id.in_(ids))
-    )
-    for shipment_id, country, region in rows:
-        places[shipment_id] = (country, region)
-    unknown = [i for i in ids if i not in places]
-    if unknown:
-        events = await session.execute(
-            select(ShipmentItem.shipment_id, Event.payload)
-            .join(Event, Event.event_id == ShipmentItem.event_id)
-            .where(ShipmentItem.shipment_id.in_(unknown))
-        )
-        for shipment_id, payload in events:
-            recipient = _shipped.decode(payload.encode("utf-8")).recipient
-            if recipient is not None and shipment_id not in places:
-                places[shipment_id] = (recipient.country_code, recipient.region or "")
-    return places
 
 
 def _unit_line(u: PlacedUnit) -> UnitLine:
@@ -186,7 +116,7 @@ class RecallService:
         async with self.db.sessions.begin() as session:
             started = time.perf_counter()
             units, recipients, impact = await compute_impact(session, data.scope)
-            timings["scope_and_impact"] = _ms(started)
+            timings["scope_and_impact"] = elapsed_ms(started)
             started = time.perf_counter()
             recall = Recall(
                 mode=data.mode,
@@ -206,18 +136,18 @@ class RecallService:
                 recipients=recipient_lines,
             )
             recall.unit_count, recall.recipient_count = len(units), len(impact.recipients)
-            timings["snapshot"] = _ms(started)
+            timings["snapshot"] = elapsed_ms(started)
             started = time.perf_counter()
-            holds = await _holds_needed(session, units)
+            holds = await holds_needed(session, units)
             if data.mode == "recall":
                 queued = await self._quarantine(session, principal, recall, number, holds)
-                await _hold_units(session, units)
+                await hold_units(session, units)
                 recall.holds_placed = len(holds)
-            timings["quarantine"] = _ms(started)
+            timings["quarantine"] = elapsed_ms(started)
             started = time.perf_counter()
-            notices = [_notice(recall, number, r, i) for i, r in enumerate(impact.recipients)]
-            timings["notices"] = _ms(started)
-            timings["total"] = _ms(total)
+            notices = [notice_draft(recall, number, r, i) for i, r in enumerate(impact.recipients)]
+            timings["notices"] = elapsed_ms(started)
+            timings["total"] = elapsed_ms(total)
             recall.timings_ms = {**timings, "notices_prepared": float(len(notices))}
         if queued:
             self.publisher.wake()
@@ -229,7 +159,7 @@ class RecallService:
         principal: Principal,
         recall: Recall,
         number: str,
-        holds: Sequence[tuple[str, str, str | None, str | None, int | None]],
+        holds: Sequence[HoldPlan],
     ) -> int:
         """Hold the in-house units: rows, `cmd/hold` to every checkpoint, status `held`."""
         now = utc_now()
@@ -286,7 +216,7 @@ class RecallService:
                     .group_by(RecallUnit.status)
                 )
             ).all()
-            progress = await _progress(session, recall)
+            progress = await progress_of(session, recall)
             signed = await signatures_of(session, "recall", [str(recall.id)])
         by_stage: Counter[str] = Counter()
         for status, count in stages:
@@ -436,7 +366,7 @@ class RecallService:
             for recipient in chosen:
                 recipient.notice_sent_at = recipient.notice_sent_at or now
             notices = [
-                _notice_for(recall, number, recipient, await _udis_of(session, recipient))
+                notice_for(recall, number, recipient, await udis_of(session, recipient))
                 for recipient in chosen
             ]
         return notices
@@ -471,7 +401,7 @@ class RecallService:
         async with self.db.sessions.begin() as session:
             recall = await _recall(session, number)
             _require_open(recall, number)
-            progress = await _progress(session, recall)
+            progress = await progress_of(session, recall)
             recall.status, recall.closed_at, recall.closed_by = "closed", utc_now(), signer.username
             await sign(
                 session,
@@ -561,124 +491,3 @@ async def _freeze(
         lines.append(_recipient_line(shipment_id, r))
     await session.flush()
     return lines
-
-
-async def _holds_needed(
-    session: AsyncSession, units: Sequence[PlacedUnit]
-) -> list[tuple[str, str, str | None, str | None, int | None]]:
-    """(scope, di, serial, lot, unit_id) of the holds for the in-house units: one per lot when
-    every unit of the lot is affected, else one per unit."""
-    in_house = [u for u in units if impacts.in_house(u)]
-    affected: Counter[tuple[str, str | None]] = Counter((u.di, u.lot) for u in units)
-    lots = sorted({(u.di, u.lot) for u in in_house if u.lot is not None}, key=str)
-    whole: set[tuple[str, str | None]] = set()
-    if lots:
-        counts = await session.execute(
-            select(Unit.di, Unit.lot, func.count())
-            .where(tuple_(Unit.di, Unit.lot).in_(lots))
-            .group_by(Unit.di, Unit.lot)
-        )
-        whole = {(di, lot) for di, lot, n in counts if affected[(di, lot)] == n}
-    holds: list[tuple[str, str, str | None, str | None, int | None]] = [
-        ("lot", di, None, lot, None) for di, lot in sorted(whole, key=str)
-    ]
-    holds += [("unit", u.di, u.serial, u.lot, u.id) for u in in_house if (u.di, u.lot) not in whole]
-    return holds
-
-
-async def _hold_units(session: AsyncSession, units: Sequence[PlacedUnit]) -> None:
-    in_house = [u.id for u in units if impacts.in_house(u)]
-    if in_house:
-        await session.execute(
-            update(Unit)
-            .where(Unit.id.in_(in_house))
-            .values(status="held", status_at=utc_now())
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def _progress(session: AsyncSession, recall: Recall) -> Progress:
-    recipients = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count(RecallRecipient.notice_sent_at),
-                func.count(RecallRecipient.acknowledged_at),
-            ).where(RecallRecipient.recall_id == recall.id)
-        )
-    ).one()
-    shipped = select(RecallUnit.unit_id).where(
-        RecallUnit.recall_id == recall.id, RecallUnit.status == "shipped"
-    )
-    in_house = select(RecallUnit.unit_id).where(
-        RecallUnit.recall_id == recall.id, RecallUnit.status.in_(("in_process", "held", "in_stock"))
-    )
-    returned = await session.scalar(
-        select(func.count())
-        .select_from(Unit)
-        .where(Unit.id.in_(shipped), Unit.status == "returned", Unit.status_at >= recall.created_at)
-    )
-    quarantined = await session.scalar(
-        select(func.count()).select_from(Unit).where(Unit.id.in_(in_house), Unit.status == "held")
-    )
-    shipped_count = await session.scalar(select(func.count()).select_from(shipped.subquery()))
-    in_house_count = await session.scalar(select(func.count()).select_from(in_house.subquery()))
-    total, notified, acknowledged = (int(x) for x in recipients)
-    shipped_n, returned_n = int(shipped_count or 0), int(returned or 0)
-    return Progress(
-        recipients=total,
-        notified=notified,
-        acknowledged=acknowledged,
-        effectiveness_pct=round(100 * acknowledged / total, 1) if total else 100.0,
-        shipped_units=shipped_n,
-        returned_units=returned_n,
-        returned_pct=round(100 * returned_n / shipped_n, 1) if shipped_n else 100.0,
-        in_house_units=int(in_house_count or 0),
-        quarantined_units=int(quarantined or 0),
-    )
-
-
-async def _udis_of(session: AsyncSession, recipient: RecallRecipient) -> list[str]:
-    rows = await session.execute(
-        select(RecallUnit.di, RecallUnit.serial, RecallUnit.lot)
-        .where(
-            RecallUnit.recall_id == recipient.recall_id,
-            RecallUnit.shipment_id == recipient.shipment_id,
-        )
-        .order_by(RecallUnit.unit_id)
-    )
-    return sorted(udi_text(di, serial=serial, lot=lot) for di, serial, lot in rows)
-
-
-def _notice(recall: Recall, number: str, r: Recipient, index: int) -> Notice:
-    return Notice(
-        recipient_id=index,
-        to=r.name,
-        address=r.address,
-        subject=f"Urgent medical device recall {number}: {recall.title}",
-        body=_notice_body(recall, number, r.shipment, r.ship_date, r.udis),
-    )
-
-
-def _notice_for(recall: Recall, number: str, r: RecallRecipient, udis: list[str]) -> Notice:
-    return Notice(
-        recipient_id=r.id,
-        to=r.name,
-        address=r.address,
-        subject=f"Urgent medical device recall {number}: {recall.title}",
-        body=_notice_body(recall, number, r.shipment_number, r.ship_date, udis),
-    )
-
-
-def _notice_body(
-    recall: Recall, number: str, shipment: str, ship_date: Any, udis: list[str]
-) -> str:
-    shipped = ship_date.isoformat() if ship_date else "an unknown date"
-    lines = [
-        f"Recall {number}: {recall.title}",
-        f"Reason: {recall.reason}",
-        f"Your shipment {shipment} of {shipped} contained {len(udis)} affected unit(s):",
-        *(f"  {udi}" for udi in udis),
-        "Stop using and quarantine these units, then confirm receipt of this notice.",
-    ]
-    return "\n".join(lines)

@@ -19,7 +19,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, BigInteger, Date, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,9 +55,11 @@ class Box:
     customer_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedUnit:
-    """A unit with its current place: container, pallet, shipment (if shipped)."""
+class PlacedUnit(NamedTuple):
+    """A unit with its current place: container, pallet, shipment (if shipped).
+
+    A named tuple: a recall makes 100,000 of them, and this is the cheapest record to build.
+    """
 
     id: int
     di: str
@@ -156,28 +159,21 @@ async def units_from(
         "FROM d JOIN units AS u ON u.id = d.id "
         "LEFT JOIN containment AS k1 ON k1.child_kind = 'unit' AND k1.child_id = u.id "
         "AND k1.packed_at IS NOT NULL AND k1.unpacked_at IS NULL "
-        f"{where} ORDER BY u.id"
+        f"{where}"
     ).bindparams(*binds)
     if ids.postgres:
         await _plan_with_the_list(session)
-    rows = (await session.execute(statement)).all()
-    placed = await boxes(session, {r.container_id for r in rows if r.container_id is not None})
-    units: dict[int, PlacedUnit] = {}
-    for r in rows:
-        # A unit packed twice without an unpack in between comes twice: keep the first.
-        units.setdefault(
-            r.id,
-            PlacedUnit(
-                id=r.id,
-                di=r.di,
-                serial=r.serial,
-                lot=r.lot,
-                status=r.status,
-                consumed=bool(r.consumed),
-                box=placed.get(r.container_id) if r.container_id is not None else None,
-            ),
-        )
-    return list(units.values())
+    rows = sorted((await session.execute(statement)).all(), key=itemgetter(0))
+    placed = await boxes(session, {row[6] for row in rows if row[6] is not None})
+    units: list[PlacedUnit] = []
+    last = None
+    for unit_id, di, serial, lot, status, consumed, container_id in rows:
+        # A unit packed twice without an unpack in between comes twice: keep one.
+        if unit_id != last:
+            box = placed.get(container_id) if container_id is not None else None
+            units.append(PlacedUnit(unit_id, di, serial, lot, status, bool(consumed), box))
+            last = unit_id
+    return units
 
 
 async def _plan_with_the_list(session: AsyncSession) -> None:
