@@ -45,7 +45,10 @@ async def test_units_passing_while_the_plc_link_is_cut_are_recorded_as_held(
     assert outcomes[4:6] == ["none"] * 2
     # Unit 6 passed the photo-eye unseen; the link may be back in time for its reject.
     assert outcomes[6] in ("none", "reject")
-    assert outcomes[8:] == ["pass"] * 4
+    # Unit 7 may still be decided (held) when unit 8 is in front of the photo-eye, on a link
+    # that has just come back: its reject then reaches unit 8 too.
+    assert outcomes[8] in ("pass", "both"), plant.writes(UNITS)
+    assert outcomes[9:] == ["pass"] * 3, plant.writes(UNITS)
     units = by_serial(events)
     for index in (4, 5, 6):
         (held,) = units[plant.serial(index)]
