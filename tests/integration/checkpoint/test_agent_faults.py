@@ -152,3 +152,29 @@ async def test_a_full_outbox_holds_every_unit_and_no_pass_goes_unrecorded(
     assert alarms["outbox_full"] == 2 * (8 - passed)  # the refused pass and the refused hold
     assert counters.reasons["outbox_full"] == 8 - passed
     assert counters.unrecorded == 8 - passed
+
+
+async def test_while_a_critical_task_is_down_units_are_held_and_the_heartbeat_stops(
+    make_plant: MakePlant, tap: EventTap
+) -> None:
+    plant = await make_plant(make_line(units=6))
+
+    async def crashing() -> None:
+        raise RuntimeError("probe failed")
+
+    async with running_agent(plant) as agent:
+        await asyncio.sleep(0.5)  # heartbeats while healthy
+        beats_before = len([w for w in plant.plc.writes if w.name == "heartbeat"])
+        agent.supervisor.start("probe", crashing, critical=True)
+        await plant.run_line(units=6)
+        beats_during = len([w for w in plant.plc.writes if w.name == "heartbeat"]) - beats_before
+        events = await tap.wait_for(6)
+        health = {h.name: h for h in agent.supervisor.health()}
+
+    assert plant.outcomes(6) == ["reject"] * 6
+    assert {r.text for e in events for r in e.reasons if r.code == "link_down"} == {
+        "Link down: task probe."
+    }
+    assert beats_before >= 2 and beats_during == 0
+    assert health["probe"].restarts >= 3
+    assert health["probe"].last_error == "RuntimeError: probe failed"
