@@ -98,6 +98,10 @@ class PlacedUnit(NamedTuple):
         return self.box.ship_date if self.box else None
 
 
+SMALL_SEED = 1_000
+"""Up to this many unit seeds (and no lot) the default plan is already the right one."""
+
+
 class IdList:
     """A list of ids bound as one parameter, in the session's dialect."""
 
@@ -161,7 +165,7 @@ async def units_from(
         "AND k1.packed_at IS NOT NULL AND k1.unpacked_at IS NULL "
         f"{where}"
     ).bindparams(*binds)
-    if ids.postgres:
+    if ids.postgres and (seeds.lots or len(seeds.units) > SMALL_SEED):
         await _plan_with_the_list(session)
     rows = sorted((await session.execute(statement)).all(), key=itemgetter(0))
     placed = await boxes(session, {row[6] for row in rows if row[6] is not None})
