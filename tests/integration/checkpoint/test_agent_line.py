@@ -135,12 +135,14 @@ async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line
         following = asyncio.create_task(
             plant.scanner.follow(plant.line, clock=clock, read_delay_ms=15, units=UNITS)
         )
-        # Sent while unit 2 is at the checkpoint; released once unit 7 has been held.
+        # Sent while unit 2 is at the checkpoint; released after the run, so that a
+        # loaded machine delaying the release cannot hold the units after 7.
         await until_line_time(clock, plant.line.arrival_s(2))
         await asyncio.to_thread(
             publish_command, config.mqtt, hold, site="plant-t", line="line-t", checkpoint="sealing"
         )
-        await until_line_time(clock, plant.line.arrival_s(8))
+        await following
+        events = await tap.wait_for(UNITS)
         await asyncio.to_thread(
             publish_command,
             config.mqtt,
@@ -149,9 +151,10 @@ async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line
             line="line-t",
             checkpoint="sealing",
         )
-        await following
-        await asyncio.sleep(0.15)
-        events = await tap.wait_for(UNITS)
+        for _ in range(200):
+            if not await agent.state.holds():
+                break
+            await asyncio.sleep(0.025)
         holds_left = await agent.state.holds()
 
     outcomes = plant.outcomes(UNITS)
