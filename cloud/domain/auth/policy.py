@@ -26,12 +26,13 @@ INSPECTION = frozenset({"auditor", "quality", "admin"})
 """The audit trail and the EPCIS export, for inspectors."""
 DEVICES = frozenset({DEVICE})
 
-PUBLIC: frozenset[str] = frozenset({"POST /api/auth/login"})
-"""Reachable without credentials: only the login that hands them out."""
+PUBLIC: frozenset[str] = frozenset({"POST /api/auth/login", "GET /health"})
+"""Reachable without credentials: the login that hands them out, and the health check
+that load balancers and systemd/Ansible probes call (it tells only whether the database
+and the broker are reachable, nothing about units or people)."""
 
 ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     # system
-    "GET /health": READ,
     "GET /schema": READ,
     "GET /schema/openapi.json": READ,
     "GET /schema/openapi.yaml": READ,

@@ -218,3 +218,9 @@ async def test_a_device_posts_only_its_own_events(
     assert revoked.status_code == 204
     after = await api.post("/api/events", content=b"[]", headers=packing)
     assert after.status_code == 401
+
+
+async def test_health_answers_probes_without_credentials(api: Client) -> None:
+    response = await api.get("/health")
+    assert response.status_code == 200
+    assert set(response.json()) <= {"status", "database", "broker", "version"}
