@@ -41,7 +41,11 @@ async def test_the_agent_notifies_ready_watchdog_and_stopping(
     assert messages[0] == "READY=1\nSTATUS=sealing: watching the line"
     assert messages.count("WATCHDOG=1") >= 4
     assert any(m.startswith("STATUS=0 units (0 passed, 0 held)") for m in messages), messages
-    assert messages[-1] == "STOPPING=1"
+    # Watchdog pings may go on while the agent drains after STOPPING=1 (systemd still
+    # watches a stopping service); nothing but pings and status may follow it.
+    stopping = messages.index("STOPPING=1")
+    after = messages[stopping + 1 :]
+    assert all(m == "WATCHDOG=1" or m.startswith("STATUS=") for m in after), after
 
 
 async def test_a_notify_socket_nobody_reads_does_not_stall_the_agent(
