@@ -32,6 +32,9 @@ from edge.checkpoint.engine import (
 from edge.checkpoint.interlock import Interlock
 from edge.checkpoint.plc_map import TRIGGER, build_plc
 from edge.checkpoint.record import Station
+from edge.checkpoint.roles import StationRole
+from edge.checkpoint.roles.context import RoleContext
+from edge.checkpoint.roles.factory import build_role
 from edge.checkpoint.route_feed import RouteFeed
 from edge.checkpoint.sd_notify import SystemdNotifier, watchdog_period_s
 from edge.checkpoint.state import LocalState
@@ -102,6 +105,7 @@ class Agent:
         self.state: LocalState | None = None
         self.outbox: Outbox | None = None
         self.engine: CheckpointEngine | None = None
+        self.role: StationRole | None = None
         self.plc: ModbusPlc | None = None
         self.interlock: Interlock | None = None
         self.publisher: Publisher | None = None
@@ -169,6 +173,20 @@ class Agent:
             if cp.interlock is not None:
                 self.interlock = Interlock(plc, cp.interlock, alarm=self.alarms.raise_alarm)
         collector = self._collector()
+        self.role = role = build_role(
+            RoleContext(
+                plant=self.plant,
+                checkpoint=cp,
+                station=self.station,
+                state=self.state,
+                outbox=self.outbox,
+                alarm=self.alarms.raise_alarm,
+                plc=self.plc,
+                interlock=self.interlock,
+            )
+        )
+        for name, work in role.tasks().items():
+            sup.start(f"{role.name} {name}", work, critical=False)
         self.engine = CheckpointEngine(
             EngineSettings.for_site(
                 self.station,
@@ -186,6 +204,7 @@ class Agent:
             links_down=self._links_down,
             alarm=self.alarms.raise_alarm,
             triggered_sources=self._triggered_sources(),
+            role=role,
         )
         for scanner in cp.scanners:
             sup.start(

@@ -34,6 +34,7 @@ from edge.checkpoint.record import (
     refusal_reason,
     snapshot_parameters,
 )
+from edge.checkpoint.roles.base import EventSink, StationRole, StationScan
 from edge.checkpoint.rules import evaluate
 from edge.checkpoint.state import LocalState, LocalStateError, OwnDecision, unit_key
 from edge.checkpoint.verdict import (
@@ -55,12 +56,6 @@ log = logging.getLogger("edge.checkpoint")
 
 _RECENT_UNITS = 4096
 _PREFETCHED = 256
-
-
-class EventSink(Protocol):
-    """Where records go: the outbox."""
-
-    async def commit(self, event: Event) -> CommittedEvent: ...
 
 
 class ProcessValues(Protocol):
@@ -89,8 +84,10 @@ class CheckpointEngine:
         links_down: Callable[[], tuple[str, ...]] = tuple,
         alarm: Alarm,
         triggered_sources: Mapping[str, TriggeredSource] | None = None,
+        role: StationRole | None = None,
     ) -> None:
         self.settings = settings
+        self.role = role if role is not None else StationRole()
         self._state = state
         self._outbox = outbox
         self._collector = collector
@@ -213,10 +210,16 @@ class CheckpointEngine:
             for task in attaching:
                 task.cancel()
         times.decided_s = time.monotonic()
-        if verdict.decision == "hold":
+        if verdict.station is not None:
+            outcome = await self._station(window, verdict, verdict.station, times)
+        elif verdict.decision == "hold":
             outcome = await self._hold(window, verdict, occurred_at, times)
         else:
             outcome = await self._pass(window, verdict, occurred_at, times)
+        try:
+            await self.role.settled(verdict.facts, outcome)
+        except Exception:
+            log.exception("role %s failed to settle window %d", self.role.name, window.number)
         self._count(outcome)
         return outcome
 
@@ -242,10 +245,15 @@ class CheckpointEngine:
 
     async def _lookup(self, reads: tuple[CodeRead, ...]) -> Lookup:
         """Identify the unit and read what the local state knows of it."""
-        identification = identify(reads)
+        claims = self.role.claims
+        claimed = tuple(read for read in reads if claims(read))
+        if claimed and len(claimed) == len(reads):
+            return Lookup(reads=reads, identification=Identification(udi=None), claimed=claimed)
+        own_reads = tuple(read for read in reads if not claims(read)) if claimed else reads
+        identification = identify(own_reads)
         udi = identification.udi
         if udi is None:
-            return Lookup(reads=reads, identification=identification)
+            return Lookup(reads=reads, identification=identification, claimed=claimed)
         try:
             unit = await self._state.unit_facts(
                 checkpoint=self.settings.station.checkpoint,
@@ -257,8 +265,9 @@ class CheckpointEngine:
                 reads=reads,
                 identification=identification,
                 error=Reason(code="state_error", text=str(exc)[:4096]),
+                claimed=claimed,
             )
-        return Lookup(reads=reads, identification=identification, unit=unit)
+        return Lookup(reads=reads, identification=identification, unit=unit, claimed=claimed)
 
     async def _decide(self, lookup: Lookup, *, untriggered: bool) -> Verdict:
         settings = self.settings
@@ -276,6 +285,8 @@ class CheckpointEngine:
                     " photo-eye did not see the unit.",
                 )
             )
+        if lookup.claimed and len(lookup.claimed) == len(lookup.reads):
+            return await self._judge_station_scan(lookup, extra)
         unit = lookup.unit
         async with self._decide_lock:
             # This process's own recent decisions come from memory, under the lock: the
@@ -294,7 +305,20 @@ class CheckpointEngine:
                 links_down=self._links_down(),
                 today=dt.datetime.now(settings.timezone).date(),
             )
-            reasons = (*evaluate(facts, settings.rules), *extra)
+            role = self.role
+            reasons = (
+                *evaluate(facts, settings.rules),
+                *role.unit_reasons(facts, lookup.claimed),
+                *extra,
+            )
+            try:
+                role_events = await role.unit_events(
+                    facts, "hold" if reasons else "pass", lookup.claimed
+                )
+            except Exception as exc:
+                log.exception("role %s failed on a unit", role.name)
+                reasons = (*reasons, _role_error(role, exc))
+                role_events = ()
             if udi is not None:
                 self._remember(udi, OwnDecision("hold" if reasons else "pass", None))
         return Verdict(
@@ -302,6 +326,31 @@ class CheckpointEngine:
             identification=lookup.identification,
             facts=facts,
             reasons=reasons,
+            role_events=role_events,
+        )
+
+    async def _judge_station_scan(self, lookup: Lookup, extra: Sequence[Reason]) -> Verdict:
+        """A window of station scans only: the role judges it (the unit rules do not apply),
+        and whatever else holds the line (the link down, no trigger) holds it too."""
+        links_down = self._links_down()
+        if links_down:
+            extra = (
+                *extra,
+                Reason(code="link_down", text=f"Link down: {', '.join(links_down)}."),
+            )
+        async with self._decide_lock:
+            try:
+                scan = await self.role.station_scan(lookup.claimed)
+            except Exception as exc:
+                log.exception("role %s failed on a station scan", self.role.name)
+                scan = StationScan(label="station scan", reasons=(_role_error(self.role, exc),))
+        return Verdict(
+            reads=lookup.reads,
+            identification=lookup.identification,
+            facts=None,
+            reasons=(*scan.reasons, *extra),
+            role_events=scan.events,
+            station=scan,
         )
 
     def _late(self, reads: tuple[CodeRead, ...], window: Window) -> Verdict:
@@ -319,6 +368,8 @@ class CheckpointEngine:
         event = self._event(verdict, occurred_at, "hold", verdict.reasons, output)
         committed = await self._record(event)
         times.recorded_s = time.monotonic() if committed is not None else None
+        for extra in verdict.role_events:
+            await self._record(extra)
         await self._index(verdict.udi, "hold", committed)
         return self._outcome(window, verdict, times, "hold", verdict.reasons, committed, output)
 
@@ -330,14 +381,14 @@ class CheckpointEngine:
         if interlock is not None and interlock.has("pass"):
             pending = InterlockResult(output="pass", written=False, verified=False)
         event = self._event(verdict, occurred_at, "pass", (), pending)
-        commit = asyncio.ensure_future(self._outbox.commit(event))
+        commit = asyncio.ensure_future(self._commit_with_role(event, verdict.role_events))
         done, _ = await asyncio.wait(
             {commit}, timeout=max(0.0, window.deadline_s - time.monotonic())
         )
         if not done:
             return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
         try:
-            committed = commit.result()
+            committed, role_refused = commit.result()
             times.recorded_s = time.monotonic()
         except Exception as exc:
             reason = refusal_reason(exc)
@@ -348,6 +399,27 @@ class CheckpointEngine:
             recorded = await self._record(hold)
             await self._index(verdict.udi, "hold", recorded)
             return self._outcome(window, verdict, times, "hold", reasons, recorded, output)
+        if role_refused is not None:
+            # The unit's pass is recorded, its role's record is not: it is held, and its
+            # pass corrected, so no unit leaves without the whole of its record.
+            self._alarm(
+                role_refused.code, f"Unit held, its role's record was refused: {role_refused.text}"
+            )
+            output = await self._hold_output((role_refused,))
+            recorded = await self._record(
+                correction(event, (role_refused,), output.record if output else None)
+            )
+            await self._index(verdict.udi, "hold", recorded or committed)
+            return self._outcome(
+                window,
+                verdict,
+                times,
+                "hold",
+                (role_refused,),
+                recorded or committed,
+                output,
+                corrected=True,
+            )
         output = None
         if interlock is not None and interlock.has("pass"):
             if time.monotonic() > window.deadline_s:
@@ -367,7 +439,7 @@ class CheckpointEngine:
         occurred_at: dt.datetime,
         times: Timeline,
         event: UnitInspected,
-        commit: asyncio.Future[CommittedEvent],
+        commit: asyncio.Future[tuple[CommittedEvent, Reason | None]],
     ) -> Outcome:
         """The deadline passed before the pass output could be written (the record was not
         durable yet, or only just): hold now; once the pass record is in, correct it."""
@@ -380,7 +452,7 @@ class CheckpointEngine:
         )
         self._alarm("deadline_missed", f"Unit held: {what} by the deadline.")
         try:
-            first = await commit
+            first, _ = await commit
         except Exception as exc:
             reasons = (*late, refusal_reason(exc))
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
@@ -456,7 +528,64 @@ class CheckpointEngine:
             interlock=record,
         )
 
-    async def _record(self, event: UnitInspected) -> CommittedEvent | None:
+    async def _commit_with_role(
+        self, event: UnitInspected, role_events: Sequence[Event]
+    ) -> tuple[CommittedEvent, Reason | None]:
+        """Commit a pass record, then its role's records; a refusal of the latter is
+        returned (the pass record is in, and is corrected by the caller)."""
+        first = await self._outbox.commit(event)
+        try:
+            for extra in role_events:
+                await self._outbox.commit(extra)
+        except Exception as exc:
+            return first, refusal_reason(exc)
+        return first, None
+
+    async def _station(
+        self, window: Window, verdict: Verdict, scan: StationScan, times: Timeline
+    ) -> Outcome:
+        """Station scans: a hold rejects (and stops the line if the role asks) and records
+        the role's events; a pass records them, then writes the pass output."""
+        interlock = self._interlock
+        committed: CommittedEvent | None = None
+        if verdict.decision == "pass":
+            try:
+                for extra in verdict.role_events:
+                    committed = await self._outbox.commit(extra)
+                times.recorded_s = time.monotonic()
+            except Exception as exc:
+                refused = refusal_reason(exc)
+                self._alarm(refused.code, f"{scan.label} held, its record was refused: {exc}")
+                output = await self._hold_output((refused,))
+                return self._outcome(window, verdict, times, "hold", (refused,), committed, output)
+            output = None
+            if interlock is not None and interlock.has("pass"):
+                output = await interlock.pulse("pass")
+                if not output.ok:
+                    problem = output.record.error or "not verified"
+                    reason = Reason(
+                        code="interlock_unverified",
+                        text=f"The pass output was not verified ({problem}).",
+                    )
+                    await self._hold_output((reason,))
+                    await interlock.request_line_stop(f"pass output not verified: {problem}")
+                    self._alarm("interlock_unverified", f"Pass output not verified: {problem}")
+                    return self._outcome(
+                        window, verdict, times, "hold", (reason,), committed, output
+                    )
+            return self._outcome(window, verdict, times, "pass", (), committed, output)
+        output = await self._hold_output(verdict.reasons)
+        if scan.line_stop is not None and interlock is not None:
+            await interlock.request_line_stop(scan.line_stop)
+        codes = ", ".join(r.code for r in verdict.reasons)
+        self._alarm(verdict.reasons[0].code, f"{scan.label} refused ({codes})")
+        for extra in verdict.role_events:
+            committed = await self._record(extra) or committed
+        if committed is not None:
+            times.recorded_s = time.monotonic()
+        return self._outcome(window, verdict, times, "hold", verdict.reasons, committed, output)
+
+    async def _record(self, event: Event) -> CommittedEvent | None:
         """Commit a hold or a correction; a refusal is an alarm (the unit is held anyway)."""
         try:
             return await self._outbox.commit(event)
@@ -500,6 +629,9 @@ class CheckpointEngine:
         corrected: bool = False,
     ) -> Outcome:
         udi = verdict.udi
+        unit = unit_key(udi) if udi is not None else None
+        if verdict.station is not None:
+            unit = verdict.station.label
         return Outcome(
             window=window.number,
             trigger_s=window.trigger_s,
@@ -508,7 +640,7 @@ class CheckpointEngine:
             recorded_s=times.recorded_s,
             decision=decision,
             reasons=tuple(r.code for r in reasons),
-            unit=unit_key(udi) if udi is not None else None,
+            unit=unit,
             seq=committed.seq if committed is not None else None,
             output=output.record if output is not None else None,
             output_acked_s=output.acked_monotonic_s if output is not None else None,
@@ -536,6 +668,10 @@ class CheckpointEngine:
                 "window": outcome.window,
             },
         )
+
+
+def _role_error(role: StationRole, exc: Exception) -> Reason:
+    return Reason(code="role_error", text=f"The {role.name} role failed: {exc!r}"[:4096])
 
 
 __all__ = [

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 from edge.checkpoint.facts import Facts, Identification
 from edge.checkpoint.record import Station
+from edge.checkpoint.roles.base import StationScan
 from edge.checkpoint.state import UnitFacts
 from edge.reads import CodeRead
 from protocols.config.plc import RegisterConfig
 from protocols.config.rules import RulesConfig
-from protocols.events import InterlockResult, Reason
+from protocols.events import Event, InterlockResult, Reason
 from protocols.parts import Decision
 from protocols.udi import Udi
 
@@ -63,6 +64,8 @@ class Lookup:
     unit: UnitFacts = _NOTHING_KNOWN
     error: Reason | None = None
     """Why the local state could not answer."""
+    claimed: tuple[CodeRead, ...] = ()
+    """Reads the checkpoint's role took as station scans, not the unit's own code."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +76,10 @@ class Verdict:
     identification: Identification
     facts: Facts | None
     reasons: tuple[Reason, ...]
+    role_events: tuple[Event, ...] = ()
+    """The role's records of the unit (or of the station scan), after its own."""
+    station: StationScan | None = None
+    """Set when the window held station scans only: the role judged them, not the rules."""
 
     @property
     def decision(self) -> Decision:

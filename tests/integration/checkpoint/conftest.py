@@ -14,11 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from checkpoint_plant import FAR_FUTURE_S, EventTap, MakePlant, SimPlant
+from engine_rig import rig
 
 from edge.adapters.framing import Framing
 from edge.sim.plc import SimPlc
 from edge.sim.scanner import SimScanner
 from edge.sim.units import LineClock, SimLine
+
+__all__ = ["rig"]  # the engine rig's fixture, for every test here
 
 
 @pytest.fixture
