@@ -33,7 +33,9 @@ from protocols.config.plc import (
 )
 from protocols.config.roles import (
     ROLES_NEEDING_A_READER,
+    AssemblyConfig,
     GoodsReceiptConfig,
+    MaterialConfig,
     PackingConfig,
     Role,
 )
@@ -48,12 +50,14 @@ from protocols.config.rules import (
 from protocols.config.sources import CameraConfig, RegionOfInterest, ScannerConfig
 
 __all__ = [
+    "AssemblyConfig",
     "CameraConfig",
     "Checkpoint",
     "ExpiryRule",
     "GoodsReceiptConfig",
     "InterlockConfig",
     "LineConfig",
+    "MaterialConfig",
     "MqttConfig",
     "OutboxConfig",
     "PackingConfig",
@@ -156,6 +160,8 @@ class Checkpoint(ConfigModel):
     """SQLite file of the agent's local state: work order, hold list, route index."""
     goods_receipt: GoodsReceiptConfig | None = None
     """Settings for role ``goods_receipt``."""
+    assembly: AssemblyConfig | None = None
+    """Settings for role ``assembly``: which scanners read loaded component lots."""
     packing: PackingConfig | None = None
     """Settings for role ``packing`` (required there)."""
 
@@ -238,6 +244,16 @@ class Checkpoint(ConfigModel):
             problems.add(
                 ("goods_receipt",), f"only allowed with role 'goods_receipt', not '{self.role}'"
             )
+        if self.assembly is not None and self.role != "assembly":
+            problems.add(("assembly",), f"only allowed with role 'assembly', not '{self.role}'")
+        if self.assembly is not None:
+            names = {scanner.name for scanner in self.scanners}
+            for i, name in enumerate(self.assembly.loading_scanners):
+                if name not in names:
+                    problems.add(
+                        ("assembly", "loading_scanners", i),
+                        f"no scanner '{name}' (scanners: {', '.join(sorted(names)) or 'none'})",
+                    )
         close = self.packing.close_case_input if self.packing is not None else None
         if close is not None and self.plc is None:
             problems.add(("packing", "close_case_input"), "needs a plc to read it from")
@@ -300,6 +316,16 @@ class PlantConfig(ConfigModel):
                     ("checkpoints", i, "packing", "sscc_source"),
                     "'generated' needs site.gs1_company_prefix",
                 )
+        receipts = [cp.id for cp in self.checkpoints if cp.role == "goods_receipt"]
+        for i, cp in enumerate(self.checkpoints):
+            named = cp.assembly.receipt_checkpoints if cp.assembly is not None else None
+            for j, receipt in enumerate(named or ()):
+                if receipt not in receipts:
+                    problems.add(
+                        ("checkpoints", i, "assembly", "receipt_checkpoints", j),
+                        f"no goods_receipt checkpoint '{receipt}' in line '{self.line.id}'"
+                        f" (goods_receipt checkpoints: {', '.join(receipts) or 'none'})",
+                    )
         cycle = _route_cycle(self.checkpoints)
         if cycle:
             problems.add(
