@@ -16,6 +16,7 @@ from cloud.domain.auth.wiring import issue8_parts
 from cloud.domain.errors import DomainError
 from cloud.runtime import Runtime
 from cloud.settings import Settings
+from cloud.web.wiring import console_parts
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litestar:
@@ -39,6 +40,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     rt = runtime or Runtime.build(settings)
     # Issue 8: its routes, and authentication + a role check on every route.
     issue8 = issue8_parts(rt)
+    # Issue 10: the web console; its cookie middleware runs before the auth middleware.
+    console = console_parts(rt)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -62,6 +65,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             HoldController,
             EventController,
             *issue8.route_handlers,
+            console.router,
         ],
         dependencies={
             "runtime": Provide(lambda: rt, sync_to_thread=False),
@@ -74,7 +78,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             "event_query_service": provide(lambda r: EventQueryService(r.db)),
             **issue8.dependencies,
         },
-        middleware=issue8.middleware,
+        middleware=[console.middleware, *issue8.middleware],
         guards=issue8.guards,
         exception_handlers={
             DomainError: _domain_error,

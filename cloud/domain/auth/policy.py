@@ -26,10 +26,19 @@ INSPECTION = frozenset({"auditor", "quality", "admin"})
 """The audit trail and the EPCIS export, for inspectors."""
 DEVICES = frozenset({DEVICE})
 
-PUBLIC: frozenset[str] = frozenset({"POST /api/auth/login", "GET /health"})
-"""Reachable without credentials: the login that hands them out, and the health check
-that load balancers and systemd/Ansible probes call (it tells only whether the database
-and the broker are reachable, nothing about units or people)."""
+PUBLIC: frozenset[str] = frozenset(
+    {
+        "POST /api/auth/login",
+        "GET /health",
+        "GET /console/login",
+        "POST /console/login",
+        "GET /console/static/{name}",
+    }
+)
+"""Reachable without credentials: the logins that hand them out (API and console), the
+console's stylesheet and script, and the health check that load balancers and
+systemd/Ansible probes call (it tells only whether the database and the broker are
+reachable, nothing about units or people)."""
 
 ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     # system
@@ -136,6 +145,14 @@ ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     "GET /api/users": ADMIN,
     "POST /api/users": ADMIN,
     "PATCH /api/users/{username}": ADMIN,
+    # web console (cloud/web): each page has the roles of the API routes it calls
+    "GET /console": READ,
+    "POST /console/logout": READ,
+    "GET /console/search": READ,
+    "GET /console/unit": READ,
+    "GET /console/genealogy": READ,
+    "GET /console/lot": READ,
+    "GET /console/container": READ,
 }
 
 

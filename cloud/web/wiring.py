@@ -1,0 +1,47 @@
+"""What the console adds to the app: its router (pages, their error pages, its services) and
+the middleware that reads the session cookie. `create_app` calls `console_parts(runtime)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from litestar import Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+
+if TYPE_CHECKING:
+    from cloud.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class ConsoleParts:
+    router: Router
+    middleware: DefineMiddleware
+    """Goes before the auth middleware: it turns the cookie into the bearer header."""
+
+
+def console_parts(rt: Runtime) -> ConsoleParts:
+    from cloud.domain.trace.services import TraceService
+    from cloud.web.controllers.access import AccessController
+    from cloud.web.controllers.trace import TraceController
+    from cloud.web.errors import EXCEPTION_HANDLERS
+    from cloud.web.finder import Finder
+    from cloud.web.genealogy import GenealogyService
+    from cloud.web.session import ConsoleSessionMiddleware
+
+    def provide(value: Any) -> Provide:
+        return Provide(lambda: value, sync_to_thread=False)
+
+    trace = TraceService(rt.db)
+    router = Router(
+        path="/",
+        route_handlers=[AccessController, TraceController],
+        dependencies={
+            "finder": provide(Finder(rt.db, trace)),
+            "genealogy_service": provide(GenealogyService(rt.db, trace)),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    return ConsoleParts(router=router, middleware=DefineMiddleware(ConsoleSessionMiddleware))
