@@ -41,6 +41,7 @@ from edge.adapters.plc_codec import (
     plan_reads,
 )
 from edge.adapters.plc_config import plc_options
+from edge.adapters.plc_turns import LinkTurns
 from edge.adapters.plc_types import (
     HeartbeatSpec,
     PlcDesyncError,
@@ -150,7 +151,8 @@ class ModbusPlc:
         self._subscribers: list[EdgeSubscription] = []
         self._client: AsyncModbusTcpClient | None = None
         self._generation = 0
-        self._lock = asyncio.Lock()
+        self._turns = LinkTurns()
+        self._trigger_waker: asyncio.Future[bool] | None = None
         self._up = asyncio.Event()
         self._lost = asyncio.Event()
         self._sent_tid = 0
@@ -164,6 +166,10 @@ class ModbusPlc:
         """Connections opened after the first."""
         self.desyncs = 0
         """Answers that did not belong to their request."""
+        self.requests = 0
+        """Requests answered by the PLC (reads and writes, read-backs included)."""
+        self.trigger_polls = 0
+        """Trigger polls made, periodic and asked for by `poll_trigger_soon`."""
 
     @classmethod
     def from_config(
@@ -254,12 +260,15 @@ class ModbusPlc:
 
     # outputs
 
-    async def write(self, name: str, value: Value, *, verify: bool = True) -> WriteResult:
+    async def write(
+        self, name: str, value: Value, *, verify: bool = True, urgent: bool = False
+    ) -> WriteResult:
         """Write a coil or holding register(s), then read it back unless `verify` is False.
 
         A bool written to a register is written as 1 or 0. Raises a PlcLinkError subclass
         when the write itself fails (the PLC may or may not have applied it); a read-back
-        that fails or differs gives `verified=False`.
+        that fails or differs gives `verified=False`. An `urgent` write (the output that
+        decides a unit) and its read-back go before polls waiting for the link.
         """
         spec = self._lookup(name, "write")
         if spec.table not in WRITABLE_TABLES:
@@ -276,14 +285,21 @@ class ModbusPlc:
                 what,
                 5,
                 lambda c: c.write_coil(spec.address, bool(raw[0]), device_id=self.device_id),
+                urgent=urgent,
             )
         elif len(raw) == 1:
             await self._request(
-                what, 6, lambda c: c.write_register(spec.address, raw[0], device_id=self.device_id)
+                what,
+                6,
+                lambda c: c.write_register(spec.address, raw[0], device_id=self.device_id),
+                urgent=urgent,
             )
         else:
             await self._request(
-                what, 16, lambda c: c.write_registers(spec.address, raw, device_id=self.device_id)
+                what,
+                16,
+                lambda c: c.write_registers(spec.address, raw, device_id=self.device_id),
+                urgent=urgent,
             )
         acked = time.monotonic()
         read_back: Value | None = None
@@ -291,7 +307,7 @@ class ModbusPlc:
         if verify:
             block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
             try:
-                back_raw = await self._read_raw(block)
+                back_raw = await self._read_raw(block, urgent=urgent)
             except PlcLinkError as exc:
                 problem = f"read-back failed: {exc.reason}"
             else:
@@ -350,7 +366,7 @@ class ModbusPlc:
         self._latest.update(samples)
         return samples
 
-    async def _read_raw(self, block: ReadBlock) -> list[int]:
+    async def _read_raw(self, block: ReadBlock, *, urgent: bool = False) -> list[int]:
         what = f"reading {block.describe()}"
         fc = _READ_FC[block.table]
         address, count, dev = block.address, block.count, self.device_id
@@ -360,7 +376,7 @@ class ModbusPlc:
             3: lambda c: c.read_holding_registers(address, count=count, device_id=dev),
             4: lambda c: c.read_input_registers(address, count=count, device_id=dev),
         }
-        response = await self._request(what, fc, calls[fc])
+        response = await self._request(what, fc, calls[fc], urgent=urgent)
         values: Sequence[Any] = response.bits if block.table in BIT_TABLES else response.registers
         if len(values) < count:
             self.desyncs += 1
@@ -374,8 +390,10 @@ class ModbusPlc:
         what: str,
         function_code: int,
         call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]],
+        *,
+        urgent: bool = False,
     ) -> ModbusPDU:
-        async with self._lock:
+        async with self._turns.take(urgent=urgent):
             client = self._client
             if client is None or not client.connected:
                 down = f"link down since {self.link.since:%H:%M:%S}"
@@ -410,6 +428,7 @@ class ModbusPlc:
                     self.plc, what, f"PLC refused: {name} (code {code})", exception_code=code
                 )
             self._answered = True
+            self.requests += 1
             return response
 
     def _desynced(self, what: str) -> PlcDesyncError:
@@ -546,6 +565,28 @@ class ModbusPlc:
                 next_at = now
             await asyncio.sleep(next_at - now)
 
+    def poll_trigger_soon(self) -> None:
+        """Poll the trigger input now instead of at its next period (a no-op while a poll is
+        under way). A read that just arrived belongs to a unit only once the trigger input has
+        been polled after it: asked for at once, that poll comes a round trip after the read
+        rather than up to a period later. The next periodic poll follows a period after it,
+        so the polls come no more often than before."""
+        waker = self._trigger_waker
+        if waker is not None and not waker.done():
+            waker.set_result(True)
+
+    async def _nap(self, until_s: float) -> bool:
+        """Sleep until monotonic `until_s`; True if `poll_trigger_soon` ended it earlier."""
+        loop = asyncio.get_running_loop()
+        waker: asyncio.Future[bool] = loop.create_future()
+        self._trigger_waker = waker
+        timer = loop.call_later(max(0.0, until_s - time.monotonic()), _wake, waker)
+        try:
+            return await waker
+        finally:
+            timer.cancel()
+            self._trigger_waker = None
+
     async def _watch_trigger(self, trigger: TriggerSpec) -> None:
         spec = self._specs[trigger.register]
         block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
@@ -555,6 +596,7 @@ class ModbusPlc:
         next_at = time.monotonic()
         while True:
             await self._up.wait()
+            self.trigger_polls += 1
             try:
                 sample = (await self._read_block(block))[spec.name]
             except (PlcLinkError, PlcRefusedError) as exc:
@@ -578,7 +620,8 @@ class ModbusPlc:
             now = time.monotonic()
             if next_at < now:
                 next_at = now
-            await asyncio.sleep(next_at - now)
+            if await self._nap(next_at):
+                next_at = time.monotonic()
 
     async def _beat(self, heartbeat: HeartbeatSpec) -> None:
         level = False
@@ -590,6 +633,11 @@ class ModbusPlc:
             except (PlcLinkError, PlcRefusedError) as exc:
                 self._report(exc)
             await asyncio.sleep(heartbeat.period_ms / 1000)
+
+
+def _wake(waker: asyncio.Future[bool]) -> None:
+    if not waker.done():
+        waker.set_result(False)
 
 
 def _wanted(trigger: TriggerSpec, rising: bool) -> bool:

@@ -276,6 +276,7 @@ class Agent:
             settle_poll_s=max(poll_s / 4, 0.0005),
             reads_trigger=unwatched,
             settle_s=2 * poll_s + 0.02,
+            poll_triggers=watched.poll_trigger_soon,
         )
 
     def _triggered_sources(self) -> dict[str, TriggeredSource]:

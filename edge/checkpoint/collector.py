@@ -33,18 +33,24 @@ class ReadCollector:
         settle_poll_s: float,
         reads_trigger: Callable[[CodeRead], bool],
         settle_s: float,
+        poll_triggers: Callable[[], None] = lambda: None,
     ) -> None:
         """`triggers_known_until()` is the monotonic time of the latest trigger poll (+inf
         without a trigger input). `reads_trigger(read)` says that no trigger can be expected
         for a read (always where reads are the trigger; elsewhere while the trigger input
         could not be watched). An unclaimed read waits `settle_s` for its trigger, and until
         the trigger input has been polled `settle_s / 2` after it unless `reads_trigger`: a
-        PLC that stops answering is declared down only after its timeout."""
+        PLC that stops answering is declared down only after its timeout.
+
+        `poll_triggers()` asks for a trigger poll now: each read calls it, since the poll
+        after a read is what settles it, and waiting for the next periodic one would add up
+        to a poll period to every unit's decision."""
         self.windows = windows
         self._known_until = triggers_known_until
         self._settle_poll_s = settle_poll_s
         self._reads_trigger = reads_trigger
         self._settle_s = settle_s
+        self._poll_triggers = poll_triggers
         self._changed = asyncio.Event()
         self.on_read: Callable[[CodeRead], None] = lambda read: None
         """Called with each read as it arrives, before any window takes it."""
@@ -55,6 +61,7 @@ class ReadCollector:
 
     def add(self, read: CodeRead) -> None:
         """A read from any source; wakes the windows and, where reads trigger, opens one."""
+        self._poll_triggers()
         self.on_read(read)
         dropped = self.windows.add(read)
         if dropped is not None:

@@ -31,7 +31,9 @@ Alarm = Callable[[str, str], None]
 class OutputPort(Protocol):
     """What the interlock needs of the PLC adapter."""
 
-    async def write(self, name: str, value: Value, *, verify: bool = True) -> WriteResult: ...
+    async def write(
+        self, name: str, value: Value, *, verify: bool = True, urgent: bool = False
+    ) -> WriteResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +74,16 @@ class Interlock:
         """Set output `key` for `pulse_ms`, verified; the reset follows in the background.
 
         A pulse still set from the previous unit is reset first, so each unit gives the PLC
-        an edge of its own.
+        an edge of its own. The unit's writes go before polls waiting for the PLC link; the
+        reset does not (it has `pulse_ms` to happen).
         """
         async with self._locks[key]:
             pending = self._resets.pop(key, None)
             if pending is not None:
                 pending.cancel()
             if self._level[key]:
-                await self._write(key, False)
-            result = await self._write(key, True)
+                await self._write(key, False, urgent=True)
+            result = await self._write(key, True, urgent=True)
             if result.record.written:
                 self._resets[key] = asyncio.create_task(
                     self._reset_later(key), name=f"interlock-reset-{key}"
@@ -142,10 +145,10 @@ class Interlock:
                 # A pass output left set lets the next units through unjudged.
                 await self.request_line_stop(f"the pass output could not be reset ({key})")
 
-    async def _write(self, key: str, on: bool) -> OutputWrite:
+    async def _write(self, key: str, on: bool, *, urgent: bool = False) -> OutputWrite:
         value: Value = on if self._tables[key] == "coil" else int(on)
         try:
-            written = await self._plc.write(output_name(key), value, verify=True)
+            written = await self._plc.write(output_name(key), value, verify=True, urgent=urgent)
         except (PlcError, RegisterMapError) as exc:
             return OutputWrite(
                 InterlockResult(output=key, written=False, verified=False, error=str(exc)[:4096]),
