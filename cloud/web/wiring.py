@@ -24,10 +24,12 @@ class ConsoleParts:
 def console_parts(rt: Runtime) -> ConsoleParts:
     from cloud.domain.trace.services import TraceService
     from cloud.web.controllers.access import AccessController
+    from cloud.web.controllers.holds import HoldPagesController
     from cloud.web.controllers.trace import TraceController
     from cloud.web.errors import EXCEPTION_HANDLERS
     from cloud.web.finder import Finder
     from cloud.web.genealogy import GenealogyService
+    from cloud.web.holdboard import HoldBoard
     from cloud.web.session import ConsoleSessionMiddleware
 
     def provide(value: Any) -> Provide:
@@ -36,10 +38,11 @@ def console_parts(rt: Runtime) -> ConsoleParts:
     trace = TraceService(rt.db)
     router = Router(
         path="/",
-        route_handlers=[AccessController, TraceController],
+        route_handlers=[AccessController, TraceController, HoldPagesController],
         dependencies={
             "finder": provide(Finder(rt.db, trace)),
             "genealogy_service": provide(GenealogyService(rt.db, trace)),
+            "hold_board": provide(HoldBoard(rt.db)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -153,6 +153,10 @@ ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     "GET /console/genealogy": READ,
     "GET /console/lot": READ,
     "GET /console/container": READ,
+    "GET /console/holds": READ,
+    "GET /console/holds/{hold_id}": READ,
+    "POST /console/holds/{hold_id}/dispositions": QUALITY,
+    "GET /console/signatures/{signature_id}": READ,
 }
 
 
