@@ -14,11 +14,18 @@ def _plain(context: RoleContext) -> StationRole:
     return StationRole()
 
 
+def _goods_receipt(context: RoleContext) -> StationRole:
+    from edge.checkpoint.roles.goods_receipt import GoodsReceiptRole
+
+    return GoodsReceiptRole(context)
+
+
 def _factories() -> dict[str, RoleFactory]:
     # Imported here: each role module is loaded only by the agent that runs it.
     return {
         "sealing": _plain,
         "inspection": _plain,
+        "goods_receipt": _goods_receipt,
     }
 
 
