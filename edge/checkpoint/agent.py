@@ -264,6 +264,10 @@ class Agent:
             return -math.inf if sample is None else sample.monotonic_s
 
         def unwatched(read: CodeRead) -> bool:
+            # A station scan (a reel loaded at assembly, a case label) passes no photo-eye:
+            # unless a unit's window takes it, it opens a window of its own.
+            if self.role is not None and self.role.claims(read):
+                return True
             # While the photo-eye cannot be read, a read is the only sign of a unit: it opens
             # a window so the unit is recorded (and held, the PLC link being down). Reads soon
             # after the link came back may belong to units it could not see either.

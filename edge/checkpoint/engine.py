@@ -275,7 +275,8 @@ class CheckpointEngine:
         samples = self._plc.snapshot(self._register_names) if self._plc is not None else {}
         parameters = snapshot_parameters(settings.registers, samples)
         extra: list[Reason] = [lookup.error] if lookup.error is not None else []
-        if untriggered and settings.has_trigger:
+        station_only = bool(lookup.claimed) and len(lookup.claimed) == len(lookup.reads)
+        if untriggered and settings.has_trigger and not station_only:
             # Where the unit was when it was read is not known: the photo-eye could not be
             # watched (PLC link down) or missed it, so whatever the reads say, it is held.
             extra.append(
@@ -285,7 +286,7 @@ class CheckpointEngine:
                     " photo-eye did not see the unit.",
                 )
             )
-        if lookup.claimed and len(lookup.claimed) == len(lookup.reads):
+        if station_only:
             return await self._judge_station_scan(lookup, extra)
         unit = lookup.unit
         async with self._decide_lock:
