@@ -35,6 +35,7 @@ __all__ = [
     "CommandEnvelope",
     "Hold",
     "HoldScope",
+    "LotInspection",
     "LotRef",
     "Release",
     "Shipment",
@@ -172,11 +173,30 @@ class Release(CommandEnvelope, frozen=True, kw_only=True, tag="release"):
     """Why the hold may be lifted."""
 
 
-Command: TypeAlias = WorkOrder | Shipment | Hold | Release
+class LotInspection(CommandEnvelope, frozen=True, kw_only=True, tag="lotinspection"):
+    """Incoming inspection's verdict on a received supplier lot: accepted (released for use
+    at assembly) or rejected. A lot received in quarantine cannot be loaded before an
+    accepted verdict; a later verdict replaces an earlier one."""
+
+    kind: ClassVar[Literal["lotinspection"]] = "lotinspection"
+
+    di: Di
+    """The lot's device identifier (the material's GTIN)."""
+    lot: LotNumber
+    """The supplier's lot number."""
+    state: Literal["accepted", "rejected"]
+    """The verdict."""
+    signed_by: Identifier
+    """The person who decided (an electronic signature's signer)."""
+    reason: Reason | None = None
+    """Why, if stated (an inspection report number, a deviation)."""
+
+
+Command: TypeAlias = WorkOrder | Shipment | Hold | Release | LotInspection
 """Any command; decode with `protocols.codec.decode_command`."""
 
 COMMAND_TYPES: dict[str, type[Command]] = {
-    cls.kind: cls for cls in (WorkOrder, Shipment, Hold, Release)
+    cls.kind: cls for cls in (WorkOrder, Shipment, Hold, Release, LotInspection)
 }
 """Each command kind's struct, by kind."""
 

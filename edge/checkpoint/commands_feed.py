@@ -13,10 +13,14 @@ from dataclasses import dataclass
 
 from edge.checkpoint.state import LocalState
 from protocols.codec import WireError, decode_command
-from protocols.commands import COMMAND_KINDS, Hold, Release, WorkOrder
+from protocols.commands import COMMAND_KINDS, Hold, LotInspection, Release, WorkOrder
 from protocols.topics import command_topic
 
 log = logging.getLogger("edge.checkpoint.commands")
+
+ROLE_COMMAND_KINDS = frozenset({LotInspection.kind})
+"""Commands a role applies to its own store, not the local state: lot inspections go to the
+assembly role's feed (edge/checkpoint/roles/assembly_feed.py)."""
 
 
 @dataclass(slots=True)
@@ -37,6 +41,7 @@ class CommandsFeed:
         self.topics = {
             command_topic(site, line, checkpoint, kind, prefix=topic_prefix): kind
             for kind in COMMAND_KINDS
+            if kind not in ROLE_COMMAND_KINDS
         }
         self.counters = CommandCounters()
 

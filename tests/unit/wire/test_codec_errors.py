@@ -271,7 +271,7 @@ def test_command_errors_name_the_command_kinds() -> None:
         decode_command(b'{"kind": "reboot"}')
     assert str(caught.value) == (
         "Invalid command at $.kind: unknown kind 'reboot', expected one of 'workorder', "
-        "'shipment', 'hold', 'release'; payload '{\"kind\": \"reboot\"}'"
+        "'shipment', 'hold', 'release', 'lotinspection'; payload '{\"kind\": \"reboot\"}'"
     )
     assert caught.value.subject == "command"
 

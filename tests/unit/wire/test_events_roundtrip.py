@@ -273,6 +273,14 @@ COMMAND_STRATEGIES: dict[str, st.SearchStrategy[cmd.Command]] = {
         signed_by=identifiers,
         reason=st.text(min_size=1, max_size=200),
     ),
+    "lotinspection": command_of(
+        cmd.LotInspection,
+        di=dis,
+        lot=lot_numbers,
+        state=st.sampled_from(["accepted", "rejected"]),
+        signed_by=identifiers,
+        reason=optional(st.text(min_size=1, max_size=200)),
+    ),
 }
 
 

@@ -108,7 +108,8 @@ def test_filters() -> None:
         ),
         (
             lambda: command_topic("s", "l", "c", "reboot"),
-            "Invalid name 'reboot': expected one of 'workorder', 'shipment', 'hold', 'release'",
+            "Invalid name 'reboot': expected one of 'workorder', 'shipment', 'hold', 'release',"
+            " 'lotinspection'",
         ),
         (
             lambda: event_topic("s", "l", "c", prefix="tracegate//v1"),
@@ -164,7 +165,7 @@ def test_build_errors(call: Callable[[], str], message: str) -> None:
         (
             "tracegate/v1/s/l/c/cmd/reboot",
             "Invalid topic 'tracegate/v1/s/l/c/cmd/reboot': unknown command 'reboot', "
-            "expected one of 'workorder', 'shipment', 'hold', 'release'",
+            "expected one of 'workorder', 'shipment', 'hold', 'release', 'lotinspection'",
         ),
         (
             "tracegate/v1/s/l/c/event/x",
