@@ -25,24 +25,34 @@ def console_parts(rt: Runtime) -> ConsoleParts:
     from cloud.domain.trace.services import TraceService
     from cloud.web.controllers.access import AccessController
     from cloud.web.controllers.holds import HoldPagesController
+    from cloud.web.controllers.recalls import RecallPagesController
     from cloud.web.controllers.trace import TraceController
     from cloud.web.errors import EXCEPTION_HANDLERS
     from cloud.web.finder import Finder
     from cloud.web.genealogy import GenealogyService
     from cloud.web.holdboard import HoldBoard
+    from cloud.web.recall_view import cockpit_for
     from cloud.web.session import ConsoleSessionMiddleware
 
     def provide(value: Any) -> Provide:
         return Provide(lambda: value, sync_to_thread=False)
 
     trace = TraceService(rt.db)
+
     router = Router(
         path="/",
-        route_handlers=[AccessController, TraceController, HoldPagesController],
+        route_handlers=[
+            AccessController,
+            TraceController,
+            HoldPagesController,
+            RecallPagesController,
+        ],
         dependencies={
             "finder": provide(Finder(rt.db, trace)),
             "genealogy_service": provide(GenealogyService(rt.db, trace)),
             "hold_board": provide(HoldBoard(rt.db)),
+            # Built per request from the app's own recall service (a dependency of its own).
+            "recall_cockpit": Provide(cockpit_for, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,

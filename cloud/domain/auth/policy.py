@@ -157,6 +157,15 @@ ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     "GET /console/holds/{hold_id}": READ,
     "POST /console/holds/{hold_id}/dispositions": QUALITY,
     "GET /console/signatures/{signature_id}": READ,
+    "GET /console/recalls": READ,
+    "POST /console/recalls/preview": QUALITY,
+    "POST /console/recalls": QUALITY,
+    "GET /console/recalls/{number}": READ,
+    "GET /console/recalls/{number}/units.csv": READ,
+    "GET /console/recalls/{number}/recipients.csv": READ,
+    "POST /console/recalls/{number}/notices": QUALITY,
+    "POST /console/recalls/{number}/recipients/{recipient_id}/acknowledge": QUALITY,
+    "POST /console/recalls/{number}/close": QUALITY,
 }
 
 
