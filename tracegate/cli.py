@@ -13,6 +13,7 @@ from tracegate.cli_cloud import cloud_app
 from tracegate.cli_cloud_access import add_cloud_access_commands
 from tracegate.cli_config import config_app
 from tracegate.cli_decode import decode_command
+from tracegate.cli_demo import demo_command
 from tracegate.cli_deploy import deploy_app
 from tracegate.cli_edge import edge_app
 from tracegate.cli_sim import sim_app
@@ -35,6 +36,7 @@ add_cloud_access_commands(cloud_app)
 app.add_typer(deploy_app, name="deploy")
 app.command("decode")(decode_command)
 app.command("trace")(trace_command)
+app.command("demo")(demo_command)
 
 
 def _version(value: bool) -> None:

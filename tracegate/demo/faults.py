@@ -1,0 +1,100 @@
+"""The injected trouble that is not a unit's: one agent SIGKILLed mid-run and restarted.
+
+The unit faults (no-reads, the excursion, the wrong lot, the duplicate serial, the skip)
+are in the plan and the simulators act them out by themselves. The kill is driven here:
+right after the PLC was told its decision on the planned unit, the agent is SIGKILLed. The
+PLC's watchdog stops the line at once (the agent's Modbus connection is gone), the agent is
+started again, and once it watches the line again the line restarts. Nothing the killed
+agent committed is lost: its outbox is on disk and the new process publishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from edge.sim.plc import OutputWrite
+from tracegate.demo.agents import AgentProcess
+from tracegate.demo.clock import SharedLineClock
+from tracegate.demo.live import Notes
+from tracegate.demo.plan import AGENT_KILLED, LinePlan
+
+RESTART_PAUSE_S = 1.0
+"""How long the killed agent stays down before it is started again (a reboot is longer)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillRecord:
+    checkpoint: str
+    after_unit: int
+    exit_code: int
+    line_stopped_s: float
+    """How long the line stood while the agent was away."""
+    outbox_depth_at_kill: int | None
+    """Events the killed agent had committed but not yet handed to the broker."""
+
+
+class AgentKiller:
+    """Kills the plan's agent after its unit's output; `run()` does kill, stop, restart."""
+
+    def __init__(
+        self,
+        plan: LinePlan,
+        agents: Mapping[str, AgentProcess],
+        clock: SharedLineClock,
+        notes: Notes,
+        *,
+        work_order: str,
+    ) -> None:
+        self.injection = next((i for i in plan.injections if i.fault == AGENT_KILLED), None)
+        self.agents = agents
+        self.clock = clock
+        self.notes = notes
+        self.work_order = work_order
+        self.record: KillRecord | None = None
+        self._due = asyncio.Event()
+
+    def on_write(self, checkpoint: str, write: OutputWrite) -> None:
+        """Told of every PLC output; notices the planned unit's decision."""
+        injection = self.injection
+        if (
+            injection is not None
+            and checkpoint == injection.checkpoint
+            and write.unit_index == injection.unit
+            and write.name in ("pass", "reject")
+            and write.value
+        ):
+            self._due.set()
+
+    async def run(self) -> None:
+        injection = self.injection
+        if injection is None:
+            return
+        await self._due.wait()
+        agent = self.agents[injection.checkpoint]
+        outbox = agent.outbox()
+        agent.kill()
+        code = await agent.wait_exit()
+        # The PLC's watchdog: its agent's connection dropped, so the line stops.
+        self.clock.pause()
+        stopped = time.monotonic()
+        self.notes.add(
+            f"agent of {agent.name} SIGKILLed after unit {injection.unit} (exit {code});"
+            f" the PLC watchdog stopped the line"
+        )
+        await asyncio.sleep(RESTART_PAUSE_S)
+        await agent.start()
+        self.notes.add(f"agent of {agent.name} restarted")
+        await agent.wait_ready(work_order=self.work_order, timeout_s=60.0)
+        self.clock.resume()
+        stood = time.monotonic() - stopped
+        self.notes.add(f"{agent.name} watches the line again; line restarted after {stood:.1f} s")
+        self.record = KillRecord(
+            checkpoint=agent.name,
+            after_unit=injection.unit,
+            exit_code=code,
+            line_stopped_s=stood,
+            outbox_depth_at_kill=None if outbox is None else outbox.depth,
+        )

@@ -1,0 +1,136 @@
+"""The simulated plant in the demo's process: one PLC per checkpoint (a pymodbus server
+serving exactly the checkpoint's register map), its readers (TCP scanners), all on the one
+shared line clock, following the plan's line as each checkpoint sees it.
+
+The camera is not here: it renders inside its agent's process (tracegate/demo/camera_agent.py),
+following the same clock through its file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edge.adapters.framing import STX, Framing
+from edge.sim.plc import OutputWrite, SimPlc
+from edge.sim.plc_layout import SimPlcLayout
+from edge.sim.scanner import SimScanner
+from edge.sim.units import SimLine
+from protocols.config import Checkpoint, ScannerConfig
+from tracegate.demo.clock import SharedLineClock
+from tracegate.demo.plan import LinePlan
+from tracegate.demo.plant import DemoPlant
+
+READ_DELAY_MS = 40.0
+"""A fixed reader reports a unit this long after it reaches the photo-eye."""
+
+UNIT_SCANNER = "unit"
+"""The scanner that reads the passing unit's own label; other scanners of a checkpoint
+read station labels (a reel at the feeder), which a role's simulator drives."""
+
+
+@dataclass
+class SimStation:
+    """The simulated devices of one checkpoint."""
+
+    checkpoint: Checkpoint
+    line: SimLine | None
+    """The line as this checkpoint sees it (None: not a unit checkpoint)."""
+    plc: SimPlc | None = None
+    scanners: dict[str, SimScanner] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.checkpoint.id
+
+    def outcomes(self) -> dict[int, str]:
+        """Unit index -> what the PLC was told for it (pass, reject, both, none), for every
+        unit that passed the photo-eye."""
+        if self.plc is None or self.line is None:
+            return {}
+        return {u.index: self.plc.unit_history(u.index).outcome for u in self.line.seen_units()}
+
+
+class SimPlant:
+    """Every simulated device of the demo line."""
+
+    def __init__(
+        self,
+        plant: DemoPlant,
+        plan: LinePlan,
+        clock: SharedLineClock,
+        *,
+        on_write: Callable[[str, OutputWrite], None] | None = None,
+    ) -> None:
+        self.plant = plant
+        self.plan = plan
+        self.clock = clock
+        self._on_write = on_write
+        self.stations: dict[str, SimStation] = {}
+        self._tasks: list[asyncio.Task[object]] = []
+
+    async def start(self) -> None:
+        """Listen on every PLC and scanner port of the derived config."""
+        stage_ids = {s.checkpoint for s in self.plan.stages}
+        for cp in self.plant.config.checkpoints:
+            line = self.plan.line_for(cp.id) if cp.id in stage_ids else None
+            station = SimStation(checkpoint=cp, line=line)
+            self.stations[cp.id] = station
+            if cp.plc is not None and line is not None:
+                station.plc = SimPlc(
+                    line=line,
+                    clock=self.clock,
+                    port=self.plant.plc_ports[cp.id],
+                    layout=SimPlcLayout.from_config(cp.plc, cp.interlock),
+                    on_write=self._writes_of(cp.id),
+                )
+                await station.plc.start()
+            for scanner in cp.scanners:
+                sim = SimScanner.over_tcp(
+                    port=self.plant.scanner_ports[(cp.id, scanner.name)],
+                    framing=_framing(scanner),
+                )
+                await sim.start()
+                station.scanners[scanner.name] = sim
+
+    def _writes_of(self, checkpoint: str) -> Callable[[OutputWrite], None] | None:
+        callback = self._on_write
+        if callback is None:
+            return None
+
+        def forward(write: OutputWrite) -> None:
+            callback(checkpoint, write)
+
+        return forward
+
+    def run_line(self) -> None:
+        """Start the conveyor: the clock starts and every unit reader follows its line."""
+        self.clock.start()
+        for station in self.stations.values():
+            reader = station.scanners.get(UNIT_SCANNER)
+            if reader is not None and station.line is not None:
+                task = asyncio.create_task(
+                    reader.follow(station.line, clock=self.clock, read_delay_ms=READ_DELAY_MS),
+                    name=f"scanner {station.name}",
+                )
+                self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for station in self.stations.values():
+            for scanner in station.scanners.values():
+                with contextlib.suppress(Exception):
+                    await scanner.stop()
+            if station.plc is not None:
+                with contextlib.suppress(Exception):
+                    await station.plc.stop()
+
+
+def _framing(config: ScannerConfig) -> Framing:
+    return Framing(terminator=config.terminator, prefix=STX if config.framing == "etx" else b"")
