@@ -34,7 +34,7 @@ from edge.checkpoint.plc_map import TRIGGER, build_plc
 from edge.checkpoint.record import Station
 from edge.checkpoint.roles import StationRole
 from edge.checkpoint.roles.context import RoleContext
-from edge.checkpoint.roles.factory import build_role
+from edge.checkpoint.roles.factory import build_role, role_inputs
 from edge.checkpoint.route_feed import RouteFeed
 from edge.checkpoint.sd_notify import SystemdNotifier, watchdog_period_s
 from edge.checkpoint.state import LocalState
@@ -167,7 +167,7 @@ class Agent:
         cp, sup = self.checkpoint, self.supervisor
         assert self.state is not None and self.outbox is not None
         if cp.plc is not None:
-            plc = build_plc(cp.plc, cp.interlock)
+            plc = build_plc(cp.plc, cp.interlock, inputs=role_inputs(cp))
             self.plc = plc
             sup.start("plc", lambda: _run_started(plc.start, plc.close), critical=True)
             if cp.interlock is not None:

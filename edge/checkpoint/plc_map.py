@@ -9,10 +9,12 @@ verified, and only while it is healthy.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from edge.adapters.plc_codec import RegisterSpec
 from edge.adapters.plc_config import TRIGGER, plc_options
-from protocols.config.plc import InterlockConfig, PlcConfig
+from protocols.config.plc import InterlockConfig, PlcConfig, PlcInput
 
 if TYPE_CHECKING:
     from edge.adapters.plc import ModbusPlc
@@ -29,11 +31,22 @@ def output_name(key: str) -> str:
     return key
 
 
-def build_plc(plc: PlcConfig, interlock: InterlockConfig | None) -> ModbusPlc:
-    """The adapter for a checkpoint's PLC; not started."""
+def build_plc(
+    plc: PlcConfig,
+    interlock: InterlockConfig | None,
+    *,
+    inputs: Mapping[str, PlcInput] | None = None,
+) -> ModbusPlc:
+    """The adapter for a checkpoint's PLC; not started. `inputs` are signals a role reads
+    itself (packing's close-case input), by their name in the map."""
     from edge.adapters.plc import ModbusPlc
 
     options = dataclasses.replace(plc_options(plc, interlock), heartbeat=None)
+    if inputs:
+        options = dataclasses.replace(
+            options,
+            registers=(*options.registers, *(_input(n, s) for n, s in inputs.items())),
+        )
     return ModbusPlc(
         PLC_LINK,
         host=options.host,
@@ -45,4 +58,12 @@ def build_plc(plc: PlcConfig, interlock: InterlockConfig | None) -> ModbusPlc:
         timeout_s=options.timeout_s,
         reconnect_min_s=options.reconnect_min_s,
         reconnect_max_s=options.reconnect_max_s,
+    )
+
+
+def _input(name: str, signal: PlcInput) -> RegisterSpec:
+    if signal.table in ("coil", "discrete_input"):
+        return RegisterSpec(name=name, table=signal.table, address=signal.address, data_type="bool")
+    return RegisterSpec(
+        name=name, table=signal.table, address=signal.address, data_type="uint16", bit=signal.bit
     )

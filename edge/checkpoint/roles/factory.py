@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from edge.checkpoint.roles.base import StationRole
 from edge.checkpoint.roles.context import RoleContext
+from protocols.config import Checkpoint
+from protocols.config.plc import PlcInput
 
 RoleFactory = Callable[[RoleContext], StationRole]
 
@@ -20,13 +22,35 @@ def _goods_receipt(context: RoleContext) -> StationRole:
     return GoodsReceiptRole(context)
 
 
+def _packing(context: RoleContext) -> StationRole:
+    from edge.checkpoint.roles.packing import PackingRole
+
+    return PackingRole.build(context)
+
+
+def _assembly(context: RoleContext) -> StationRole:
+    from edge.checkpoint.roles.assembly import AssemblyRole
+
+    return AssemblyRole(context)
+
+
 def _factories() -> dict[str, RoleFactory]:
     # Imported here: each role module is loaded only by the agent that runs it.
     return {
         "sealing": _plain,
         "inspection": _plain,
         "goods_receipt": _goods_receipt,
+        "assembly": _assembly,
+        "packing": _packing,
     }
+
+
+def role_inputs(checkpoint: Checkpoint) -> dict[str, PlcInput]:
+    """PLC inputs a role reads itself, by their name in the PLC adapter's map."""
+    packing = checkpoint.packing
+    if packing is not None and packing.close_case_input is not None:
+        return {"close_case": packing.close_case_input}
+    return {}
 
 
 def build_role(context: RoleContext) -> StationRole:
