@@ -194,7 +194,7 @@ class LocalState:
                     _write_hold(db, command)
                 elif isinstance(command, Release):
                     _write_release(db, command)
-                else:
+                elif isinstance(command, Shipment):
                     db.execute(
                         "INSERT OR REPLACE INTO shipments VALUES (?, ?)",
                         (command.shipment_id, encode_command(command)),

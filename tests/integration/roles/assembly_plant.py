@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.adapters.framing import Framing
 from edge.checkpoint.agent import Agent, AgentOptions
+from edge.checkpoint.roles.assembly import AssemblyRole
 from edge.checkpoint.verdict import Outcome
 from edge.sim.materials import SimMaterials
 from edge.sim.plc import SimPlc
@@ -239,6 +240,8 @@ async def running(
                 await scanner.wait_for_clients(1, timeout_s=3)
             assert agent.subscriber is not None
             await agent.subscriber.wait_subscribed(timeout_s=3)
+            if isinstance(agent.role, AssemblyRole):
+                await agent.role.subscriber_ready(timeout_s=3)
         yield run
     finally:
         stop.set()
@@ -291,3 +294,23 @@ def tap(prefix: str) -> Iterator[EventTap]:
     tap.start()
     yield tap
     tap.stop()
+
+
+def assembly_role(run: AgentRun) -> AssemblyRole:
+    role = run.agent.role
+    assert isinstance(role, AssemblyRole)
+    return role
+
+
+async def until_known(run: AgentRun, di: str, lot: str, *, timeout_s: float = 5.0) -> str:
+    """Wait until the assembly agent has heard of lot `di`/`lot`; return its state."""
+    store = assembly_role(run).store
+    async with asyncio.timeout(timeout_s):
+        while (status := await store.lot_status(di, lot)).state == "unknown":  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    return status.state
+
+
+async def until_line_time(clock: LineClock, line_s: float) -> None:
+    while clock.now_s() < line_s:  # noqa: ASYNC110 - the line clock has no event to wait on
+        await asyncio.sleep(0.002)
