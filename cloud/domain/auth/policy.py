@@ -166,6 +166,9 @@ ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     "POST /console/recalls/{number}/notices": QUALITY,
     "POST /console/recalls/{number}/recipients/{recipient_id}/acknowledge": QUALITY,
     "POST /console/recalls/{number}/close": QUALITY,
+    "GET /console/lines": READ,
+    "GET /console/dashboard": READ,
+    "GET /console/audit": INSPECTION,
 }
 
 
