@@ -25,15 +25,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
 from cloud.domain.events.ingest import BatchResult, EventIngestService, StoreUnavailableError
 from cloud.domain.events.validation import Incoming
-from cloud.mqtt.client import connect_properties, make_client
-from cloud.mqtt.on_asyncio import PahoOnAsyncio
+from cloud.ingest.mqtt_packets import Publish
+from cloud.ingest.mqtt_subscriber import MqttSubscriber
 from cloud.settings import Settings
 from protocols.topics import event_filter, shared_subscription
 
@@ -42,8 +37,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class _Received:
-    mid: int
-    qos: int
+    packet_id: int
+    connection: int
     incoming: Incoming
     monotonic_s: float
 
@@ -84,41 +79,28 @@ class MqttIngest:
         )
         self._inbox: collections.deque[_Received] = collections.deque()
         self._arrived = asyncio.Event()
-        self._connected = False
-        self._subscribed = asyncio.Event()
-        self._network: PahoOnAsyncio | None = None
+        self._full = asyncio.Event()
+        self._subscriber = MqttSubscriber(
+            broker=settings.broker,
+            client_id=settings.ingest_client_id,
+            topic_filter=self.subscription,
+            on_messages=self._on_messages,
+            session_expiry_s=settings.ingest_session_expiry_s,
+            receive_maximum=settings.ingest_receive_maximum,
+        )
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return self._subscriber.connected
 
     async def wait_subscribed(self, *, timeout_s: float) -> None:
         async with asyncio.timeout(timeout_s):
-            await self._subscribed.wait()
+            await self._subscriber.subscribed.wait()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; unacknowledged messages stay with the broker."""
-        broker = self.settings.broker
-        client = make_client(broker, client_id=self.settings.ingest_client_id, manual_ack=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        self._network = PahoOnAsyncio(
-            client,
-            host=broker.host,
-            port=broker.port,
-            keepalive_s=30,
-            connect_options={
-                "clean_start": False,
-                "properties": connect_properties(
-                    session_expiry_s=self.settings.ingest_session_expiry_s,
-                    receive_maximum=self.settings.ingest_receive_maximum,
-                ),
-            },
-        )
         network_stop = asyncio.Event()
-        network = asyncio.create_task(self._network.run(network_stop), name="ingest-mqtt")
+        network = asyncio.create_task(self._subscriber.run(network_stop), name="ingest-mqtt")
         stopping = asyncio.create_task(stop.wait())
         in_flight: set[asyncio.Task[None]] = set()
         # PostgreSQL: the next batch is decoded while the previous one commits. SQLite
@@ -130,10 +112,10 @@ class MqttIngest:
                 # batch picks them up, rather than in a batch that cannot start yet.
                 while len(in_flight) >= concurrency:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                batch = await self._next_batch(stopping)
+                batch = await self._next_batch(stopping, in_flight)
                 if not batch:
                     continue
-                task = asyncio.create_task(self._store_and_ack(client, batch, stop))
+                task = asyncio.create_task(self._store_and_ack(batch, stop))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
         finally:
@@ -142,29 +124,44 @@ class MqttIngest:
                 await asyncio.wait(in_flight)
             network_stop.set()
             await network
-            self._connected = False
 
-    async def _store_and_ack(
-        self, client: mqtt.Client, batch: list[_Received], stop: asyncio.Event
-    ) -> None:
+    async def _store_and_ack(self, batch: list[_Received], stop: asyncio.Event) -> None:
         if await self._store(batch, stop):
+            by_connection: dict[int, list[int]] = {}
             for item in batch:
-                client.ack(item.mid, item.qos)
+                by_connection.setdefault(item.connection, []).append(item.packet_id)
+            for connection, packet_ids in by_connection.items():
+                self._subscriber.ack(connection, packet_ids)
 
-    async def _next_batch(self, stopping: asyncio.Task[bool]) -> list[_Received]:
+    async def _next_batch(
+        self, stopping: asyncio.Task[bool], in_flight: set[asyncio.Task[None]]
+    ) -> list[_Received]:
+        """The messages waiting, up to `ingest_batch_max`.
+
+        Idle, a batch starts with whatever has arrived: latency. While another batch
+        is being stored, this one fills up until that one is done, the batch is full
+        or `ingest_batch_wait_ms` passed: fewer, larger transactions under load.
+        """
         if not self._inbox:
             arrived = asyncio.create_task(self._arrived.wait())
             await asyncio.wait({arrived, stopping}, return_when=asyncio.FIRST_COMPLETED)
             arrived.cancel()
-        self._arrived.clear()
         limit = self.settings.ingest_batch_max
-        if 0 < len(self._inbox) < limit and self.settings.ingest_batch_wait_ms:
-            await asyncio.sleep(self.settings.ingest_batch_wait_ms / 1000)
+        wait_s = self.settings.ingest_batch_wait_ms / 1000
+        if in_flight and wait_s and 0 < len(self._inbox) < limit:
+            full = asyncio.create_task(self._full.wait())
+            await asyncio.wait(
+                {full, stopping, *in_flight}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            full.cancel()
         batch: list[_Received] = []
-        while self._inbox and len(batch) < limit:
-            batch.append(self._inbox.popleft())
-        if self._inbox:
-            self._arrived.set()
+        inbox = self._inbox
+        while inbox and len(batch) < limit:
+            batch.append(inbox.popleft())
+        if not inbox:
+            self._arrived.clear()
+        if len(inbox) < limit:
+            self._full.clear()
         return batch
 
     async def _store(self, batch: list[_Received], stop: asyncio.Event) -> bool:
@@ -193,59 +190,20 @@ class MqttIngest:
             except TimeoutError:
                 delay_s = min(delay_s * 2, 10.0)
 
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: object,
-        flags: mqtt.ConnectFlags,
-        reason: object,
-        properties: object,
-    ) -> None:
-        if getattr(reason, "is_failure", True):
-            log.warning("ingest broker connection refused: %s", reason)
-            return
-        self._connected = True
-        client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
-
-    def _on_subscribe(
-        self,
-        client: mqtt.Client,
-        userdata: object,
-        mid: int,
-        reasons: list[ReasonCode],
-        properties: Properties | None,
-    ) -> None:
-        self._subscribed.set()
-
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: object,
-        flags: object,
-        reason: object,
-        properties: object,
-    ) -> None:
-        self._connected = False
-
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:
-            topic = repr(message._topic)
-        self._inbox.append(
+    def _on_messages(self, messages: list[Publish], connection: int) -> None:
+        # One clock reading per read from the socket: its messages arrived together.
+        received_at = datetime.now(UTC)
+        monotonic_s = time.monotonic()
+        self._inbox.extend(
             _Received(
-                mid=message.mid,
-                qos=message.qos,
-                incoming=Incoming(
-                    payload=bytes(message.payload),
-                    topic=topic,
-                    received_at=datetime.now(UTC),
-                    source="mqtt",
-                ),
-                monotonic_s=time.monotonic(),
+                message.packet_id,
+                connection,
+                Incoming(message.payload, message.topic, received_at, "mqtt"),
+                monotonic_s,
             )
+            for message in messages
         )
-        self.stats.received += 1
-        if self._network is not None:
-            self._network.count_progress()
+        self.stats.received += len(messages)
         self._arrived.set()
+        if len(self._inbox) >= self.settings.ingest_batch_max:
+            self._full.set()
