@@ -104,10 +104,17 @@ def workorder(
         str | None,
         typer.Option("--production-date", help="Production date on the labels, YYYY-MM-DD."),
     ] = None,
+    bom: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bom", help="DI:QUANTITY[:UNIT] of a component in each unit (assembly); repeat."
+        ),
+    ] = None,
     broker: BrokerOpt = False,
 ) -> None:
     """Start (or replace) the checkpoint's work order."""
     from edge.checkpoint.cli_commands import CommandInputError, work_order_command
+    from edge.checkpoint.roles.assembly_commands import with_bom
 
     plant = _load(config, checkpoint)
     try:
@@ -119,6 +126,7 @@ def workorder(
             expiry=_date("--expiry", expiry),
             production_date=_date("--production-date", production_date),
         )
+        command = with_bom(command, bom)
     except CommandInputError as exc:
         _fail(str(exc))
     _deliver(plant, checkpoint, command, broker=broker)
@@ -212,3 +220,9 @@ def _date(option: str, value: str | None) -> dt.date | None:
 def _fail(message: str, *, code: int = 2) -> NoReturn:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code=code)
+
+
+# `tracegate edge lot accept | reject | show` (assembly's supplier lots).
+from tracegate.cli_edge_lots import add_lot_commands  # noqa: E402
+
+add_lot_commands(edge_app)
