@@ -222,6 +222,11 @@ def _fail(message: str, *, code: int = 2) -> NoReturn:
     raise typer.Exit(code=code)
 
 
+# The packing, shipping and returns commands (after the helpers they use are defined).
+from tracegate.cli_edge_containers import add_container_commands  # noqa: E402
+
+add_container_commands(edge_app)
+
 # `tracegate edge lot accept | reject | show` (assembly's supplier lots).
 from tracegate.cli_edge_lots import add_lot_commands  # noqa: E402
 

@@ -13,12 +13,12 @@ from typing import TypeVar
 
 from edge.checkpoint.state import LocalState
 from protocols.codec import WireError, encode_command
-from protocols.commands import Command, Hold, HoldScope, LotRef, Release, WorkOrder
+from protocols.commands import Command, Hold, HoldScope, LotRef, Release, Shipment, WorkOrder
 from protocols.config import PlantConfig
-from protocols.events import UnitRef
+from protocols.events import Party, UnitRef
 from protocols.ids import uuid7
 
-C = TypeVar("C", WorkOrder, Hold, Release)
+C = TypeVar("C", WorkOrder, Hold, Release, Shipment)
 
 
 class CommandInputError(ValueError):
@@ -104,6 +104,38 @@ def release_command(
     )
 
 
+def shipment_command(
+    *,
+    shipment_id: str,
+    order: str,
+    recipient: str,
+    country: str,
+    address_lines: list[str] | None = None,
+    region: str | None = None,
+    gln: str | None = None,
+    expected: list[str] | None = None,
+    issued_by: str | None = None,
+) -> Shipment:
+    """The shipment the shipping checkpoint loads against (as the cloud's `cmd/shipment`)."""
+    return _checked(
+        lambda: Shipment(
+            command_id=uuid7(),
+            issued_at=dt.datetime.now(dt.UTC),
+            issued_by=issued_by or operator(),
+            shipment_id=shipment_id,
+            order=order,
+            recipient=Party(
+                name=recipient,
+                address_lines=tuple(address_lines or ()),
+                country_code=country,
+                region=region,
+                gln=gln,
+            ),
+            expected_containers=tuple(expected or ()),
+        )
+    )
+
+
 async def apply_locally(state_path: Path, command: Command) -> bool:
     """Write `command` into the agent's state file (a running agent picks a work order up
     within its refresh period, holds at once); False if it was applied before."""
@@ -160,7 +192,15 @@ def _checked(build: Callable[[], C]) -> C:
     return command
 
 
-_OPTIONS = {"products": "--product", "units": "--unit", "lots": "--lot", "dis": "--di"}
+_OPTIONS = {
+    "products": "--product",
+    "units": "--unit",
+    "lots": "--lot",
+    "dis": "--di",
+    "expected_containers": "--expect",
+    "recipient": "--recipient",
+}
+_RECIPIENT_OPTIONS = {"country_code": "--country", "address_lines": "--address-line"}
 
 
 def _option(path: str | None) -> str:
@@ -170,5 +210,7 @@ def _option(path: str | None) -> str:
     steps = [s for s in re.split(r"[.\[\]]", path.removeprefix("$.")) if s and not s.isdigit()]
     if steps[:1] == ["scope"] and len(steps) > 1:
         return _OPTIONS.get(steps[1], "--" + steps[1])
+    if steps[:1] == ["recipient"] and len(steps) > 1:
+        return _RECIPIENT_OPTIONS.get(steps[1], "--recipient")
     field = steps[0] if steps else "command"
     return _OPTIONS.get(field, "--" + field.replace("_", "-"))

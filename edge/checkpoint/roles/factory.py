@@ -34,6 +34,12 @@ def _assembly(context: RoleContext) -> StationRole:
     return AssemblyRole(context)
 
 
+def _returns(context: RoleContext) -> StationRole:
+    from edge.checkpoint.roles.returns import ReturnsRole
+
+    return ReturnsRole.build(context)
+
+
 def _factories() -> dict[str, RoleFactory]:
     # Imported here: each role module is loaded only by the agent that runs it.
     return {
@@ -42,6 +48,7 @@ def _factories() -> dict[str, RoleFactory]:
         "goods_receipt": _goods_receipt,
         "assembly": _assembly,
         "packing": _packing,
+        "returns": _returns,
     }
 
 

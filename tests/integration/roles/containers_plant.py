@@ -216,7 +216,9 @@ def shipment(*expected: str, shipment_id: str = "SHP-1") -> Shipment:
         issued_by="test",
         shipment_id=shipment_id,
         order="SO-77",
-        recipient=Party(name="St. James's Hospital", address_lines=("James St",), country_code="IE"),
+        recipient=Party(
+            name="St. James's Hospital", address_lines=("James St",), country_code="IE"
+        ),
         expected_containers=expected,
     )
 
@@ -243,3 +245,10 @@ def publish(prefix: str, event: Event) -> None:
 
     topic = event_topic(event.site, event.line, event.checkpoint, prefix=prefix)
     single.single(topic, encode_event(event), qos=1, hostname="127.0.0.1", port=1883)
+
+
+async def until(condition: Callable[[], bool], *, timeout_s: float = 5.0) -> None:
+    """Wait until `condition()` holds (state another task or thread changes)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - polled: the state has no event to wait on
+            await asyncio.sleep(0.02)
