@@ -36,7 +36,7 @@ def bars(
     """One horizontal bar per item, scaled to `scale_max` (default: the largest value)."""
     if not items:
         return Markup('<p class="muted small">No data in this period.</p>')
-    row_h, label_w, value_w, width = 26, 190, 150, 640
+    row_h, label_w, value_w, width = 24, 150, 125, 440
     bar_w = width - label_w - value_w
     top = max([scale_max or 0.0, *(i.value for i in items)]) or 1.0
     height = row_h * len(items) + 6
@@ -50,7 +50,7 @@ def bars(
         text = f"{item.value:,.{digits}f}{unit}" + (f"  {item.note}" if item.note else "")
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 17}" font-size="13" text-anchor="end" '
-            f'fill="#1d2733">{escape(_clip(item.label, 26))}</text>'
+            f'fill="#1d2733">{escape(_clip(item.label, 22))}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="{row_h - 8}" '
             'fill="#eef2f5"/>'
             f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="{row_h - 8}" '

@@ -138,8 +138,9 @@ def _node(p: Placed) -> str:
     width = 3 if n.root else 1.5
     fill = "#fff7d6" if n.root else _FILL.get(n.kind, "#fff")
     status = f" · {n.status}" if n.status else ""
+    marker = ' data-root="1"' if n.root else ""
     return (
-        f'<a href="{escape(n.href)}"><title>{escape(n.title)} — {escape(n.subtitle)}'
+        f'<a href="{escape(n.href)}"{marker}><title>{escape(n.title)} — {escape(n.subtitle)}'
         f"{escape(status)}</title>"
         f'<rect x="{p.x}" y="{p.y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>'

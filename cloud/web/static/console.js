@@ -13,6 +13,14 @@ document.addEventListener("DOMContentLoaded", () => {
     decision.addEventListener("change", update);
     update();
   }
+  // A wide genealogy scrolls inside its box: start with the unit itself in view.
+  for (const box of document.querySelectorAll(".graph-box")) {
+    const root = box.querySelector("[data-root] rect");
+    if (root) {
+      const x = Number(root.getAttribute("x"));
+      box.scrollLeft = Math.max(0, x - (box.clientWidth - Number(root.getAttribute("width"))) / 2);
+    }
+  }
   // Irreversible steps ask once more.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
