@@ -64,8 +64,15 @@ def demo_command(
         ),
     ] = None,
     rate: Annotated[
-        float, typer.Option("--rate", min=0.5, max=10.0, help="Units per second on the line.")
-    ] = 4.0,
+        float,
+        typer.Option(
+            "--rate",
+            min=0.5,
+            max=10.0,
+            help="Units per second on the line (the gap between two units must exceed the"
+            " checkpoints' decision deadlines).",
+        ),
+    ] = 3.0,
 ) -> None:
     """Run a whole plant here: broker, cloud, simulated PLCs, scanners and camera, one edge
     agent per checkpoint; units with realistic trouble; then what the cloud knows."""

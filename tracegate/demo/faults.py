@@ -25,6 +25,9 @@ RESTART_PAUSE_S = 1.0
 """How long the killed agent stays down before it is started again (a reboot is longer)."""
 
 
+SETTLE_AFTER_RESTART_S = 1.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KillRecord:
     checkpoint: str
@@ -88,6 +91,9 @@ class AgentKiller:
         await agent.start()
         self.notes.add(f"agent of {agent.name} restarted")
         await agent.wait_ready(work_order=self.work_order, timeout_s=60.0)
+        # A starting Python process takes a core for a while after it is ready (publishing
+        # the backlog, the route feed catching up); the other agents' deadlines are tight.
+        await asyncio.sleep(SETTLE_AFTER_RESTART_S)
         self.clock.resume()
         stood = time.monotonic() - stopped
         self.notes.add(f"{agent.name} watches the line again; line restarted after {stood:.1f} s")

@@ -8,8 +8,8 @@ than the one before. A unit held at a checkpoint is rejected off the line there,
 plan marks it as skipping every later checkpoint.
 
 >>> plan = LinePlan.build(units=100, stages=("assembly", "sealing", "final-inspection"))
->>> [i.fault for i in plan.injections][:2]
-['wrong_lot', 'duplicate_serial']
+>>> [i.fault for i in plan.injections][:3]
+['wrong_lot', 'serial_repeated', 'duplicate_serial']
 >>> plan.line_for("sealing").first_arrival_s - plan.line_for("assembly").first_arrival_s
 1.5
 """
@@ -51,6 +51,13 @@ AGENT_KILLED = "agent_killed"
 """The injection that is not a unit's fault: the checkpoint's agent is SIGKILLed right
 after this unit's output, and restarted."""
 
+SERIAL_REPEATED = "serial_repeated"
+"""Not a fault of its own: the unit whose serial the next unit repeated. That unit passed,
+but its UDI is now also that of a held unit, so the next checkpoint holds it too."""
+
+SIMULATED_FAULTS = frozenset(f.value for f in Fault)
+"""Injections the simulators act out (the others are consequences or the kill)."""
+
 
 class StagePlan(msgspec.Struct, frozen=True, kw_only=True):
     checkpoint: str
@@ -79,8 +86,8 @@ class LinePlan(msgspec.Struct, frozen=True, kw_only=True):
         units: int,
         stages: Sequence[str],
         seed: int = 2026,
-        rate_per_s: float = 4.0,
-        stage_gap_s: float = 1.5,
+        rate_per_s: float = 3.0,
+        stage_gap_s: float | None = None,
         photo_eye_pulse_ms: float = 60.0,
         production_date: dt.date | None = None,
         kill: str | None = "sealing",
@@ -89,18 +96,22 @@ class LinePlan(msgspec.Struct, frozen=True, kw_only=True):
         """The plan for `units` units through the unit checkpoints `stages` (in line order).
 
         Faults are spread over the run; each needs its checkpoint among `stages` and is
-        left out otherwise. `units` must leave room for them (at least 20)."""
+        left out otherwise. `units` must leave room for them (at least 20). Checkpoints are
+        `stage_gap_s` apart (default: 1.5 s, or more at slow rates: a unit must reach the
+        next checkpoint after the unit behind it was judged at this one)."""
         if units < MIN_UNITS:
             raise ValueError(
                 f"units: expected at least {MIN_UNITS} (room for the faults), got {units}"
             )
+        gap_s = stage_gap_s if stage_gap_s is not None else max(1.5, 1 / rate_per_s + 0.5)
         injections = _injections(units, stages, kill=kill, camera_checkpoint=camera_checkpoint)
         faults: dict[str, dict[int, list[str]]] = {s: {} for s in stages}
         for injection in injections:
-            if injection.fault == AGENT_KILLED:
+            if injection.fault in SIMULATED_FAULTS:
+                for checkpoint in injection.at:
+                    faults[checkpoint].setdefault(injection.unit, []).append(injection.fault)
+            if injection.expect_reason is None:
                 continue
-            for checkpoint in injection.at:
-                faults[checkpoint].setdefault(injection.unit, []).append(injection.fault)
             # Held units leave the line where they are held.
             for checkpoint in stages[stages.index(injection.checkpoint) + 1 :]:
                 faults[checkpoint].setdefault(injection.unit, []).append(
@@ -113,7 +124,7 @@ class LinePlan(msgspec.Struct, frozen=True, kw_only=True):
             photo_eye_pulse_ms=photo_eye_pulse_ms,
             production_date=production_date or dt.datetime.now(dt.UTC).date(),
             stages=tuple(
-                StagePlan(checkpoint=s, offset_s=round(i * stage_gap_s, 6), faults=faults[s])
+                StagePlan(checkpoint=s, offset_s=round(i * gap_s, 6), faults=faults[s])
                 for i, s in enumerate(stages)
             ),
             injections=injections,
@@ -222,6 +233,18 @@ def _injections(
         while unit in taken or unit - 1 in taken or unit + 1 in taken:
             unit += 1
         taken.add(unit)
+        if want.fault == Fault.DUPLICATE_SERIAL and want.checkpoint != stages[-1]:
+            taken.add(unit - 1)
+            found.append(
+                Injection(
+                    name="its serial repeated",
+                    unit=unit - 1,
+                    fault=SERIAL_REPEATED,
+                    checkpoint=stages[stages.index(want.checkpoint) + 1],
+                    at=(),
+                    expect_reason="route_held",
+                )
+            )
         if want.fault == Fault.SKIPS_CHECKPOINT:
             found.append(
                 Injection(

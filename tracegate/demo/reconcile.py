@@ -10,7 +10,6 @@ outcome at the photo-eye: `pass` is a pass, `reject` a hold.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -71,38 +70,64 @@ def unit_key(line: SimLine, index: int) -> UnitKey:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reconciled:
     checkpoint: str
-    plc: Counter[tuple[UnitKey, str]]
-    """(unit, pass/hold) as the PLC was told, counted."""
-    cloud: Counter[tuple[UnitKey, str]]
-    missing_in_cloud: Counter[tuple[UnitKey, str]]
-    extra_in_cloud: Counter[tuple[UnitKey, str]]
+    decided: int
+    """Units the PLC was told pass or reject for."""
+    recorded: int
+    """Unit decisions the cloud has from the checkpoint."""
+    mismatches: tuple[str, ...]
+    """Where the two disagree, in words (the first few)."""
     undecided: tuple[int, ...]
     """Units the PLC got no output for, or both outputs."""
+    unidentified_holds: int
+    """Units held without a UDI although they carried a readable one (a reader too slow
+    for the deadline on a loaded host): still recorded, still rejected."""
 
     @property
     def ok(self) -> bool:
-        return not self.missing_in_cloud and not self.extra_in_cloud and not self.undecided
+        return not self.mismatches and not self.undecided
+
+
+MAX_MISMATCHES = 5
 
 
 def reconcile(
     checkpoint: str, line: SimLine, outcomes: Mapping[int, str], recorded: Iterable[Recorded]
 ) -> Reconciled:
-    """Every unit the PLC decided at `checkpoint` is in the cloud once, with that decision."""
-    plc: Counter[tuple[UnitKey, str]] = Counter()
-    undecided = []
-    for index, outcome in sorted(outcomes.items()):
-        if outcome not in ("pass", "reject"):
-            undecided.append(index)
-            continue
-        plc[(unit_key(line, index), "pass" if outcome == "pass" else "hold")] += 1
-    cloud: Counter[tuple[UnitKey, str]] = Counter((r.key, r.decision) for r in recorded)
+    """Unit by unit in line order: the n-th unit the PLC was told about is the n-th unit
+    decision the cloud has from the checkpoint, with the same decision, and the same UDI
+    unless the checkpoint held it unidentified."""
+    told = sorted(outcomes.items())
+    undecided = tuple(i for i, outcome in told if outcome not in ("pass", "reject"))
+    cloud = sorted(recorded, key=lambda r: r.seq)
+    mismatches: list[str] = []
+    unidentified = 0
+    for (index, outcome), record in zip(told, cloud, strict=False):
+        want = "pass" if outcome == "pass" else "hold"
+        key = unit_key(line, index)
+        if record.decision != want:
+            mismatches.append(
+                f"unit {index} ({describe(key)}): PLC {outcome}, cloud {record.decision}"
+                f" (seq {record.seq})"
+            )
+        elif record.key != key:
+            if record.key is None and record.decision == "hold":
+                unidentified += 1
+            else:
+                mismatches.append(
+                    f"unit {index}: PLC saw {describe(key)}, cloud has {describe(record.key)}"
+                    f" (seq {record.seq})"
+                )
+    if len(cloud) < len(told):
+        mismatches.append(f"{len(told) - len(cloud)} unit decisions missing in the cloud")
+    elif len(cloud) > len(told):
+        mismatches.append(f"{len(cloud) - len(told)} unit decisions in the cloud the PLC never saw")
     return Reconciled(
         checkpoint=checkpoint,
-        plc=plc,
-        cloud=cloud,
-        missing_in_cloud=plc - cloud,
-        extra_in_cloud=cloud - plc,
-        undecided=tuple(undecided),
+        decided=len(told) - len(undecided),
+        recorded=len(cloud),
+        mismatches=tuple(mismatches[:MAX_MISMATCHES]),
+        undecided=undecided,
+        unidentified_holds=unidentified,
     )
 
 

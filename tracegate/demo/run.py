@@ -44,6 +44,9 @@ WORKDIR_MARKER = ".tracegate-demo"
 
 OWN_BROKER_PREFIX = "tracegate/v1"
 
+DEADLINE_MARGIN_MS = 40
+"""Beyond a checkpoint's decision deadline: the Modbus write of the output."""
+
 
 class DemoError(RuntimeError):
     """The demo could not run; the message says what failed and where its log is."""
@@ -58,7 +61,8 @@ class DemoOptions:
     database_url: str | None = None
     """A fresh database (`postgresql+asyncpg://...`); None: SQLite in the working directory."""
     plant_file: Path = EXAMPLE_PLANT
-    rate_per_s: float = 4.0
+    rate_per_s: float = 3.0
+    """Units per second; the pitch must exceed every unit checkpoint's decision deadline."""
     seed: int = 2026
     topic_prefix: str | None = None
     """None: `tracegate/v1` on the demo's own broker, a prefix of this run's on another."""
@@ -83,6 +87,20 @@ def unit_checkpoints(plant_file: Path) -> list[str]:
     from protocols.config import load_plant_file
 
     return [cp.id for cp in load_plant_file(plant_file).checkpoints if cp.role in UNIT_ROLES]
+
+
+def check_rate(plant: DemoPlant, stages: list[str], rate_per_s: float) -> None:
+    """A unit's output must reach the PLC before the next unit does, even a hold sent at
+    its checkpoint's decision deadline; else the PLC rejects the wrong unit."""
+    pitch_ms = 1000 / rate_per_s
+    for cp in plant.config.checkpoints:
+        if cp.id in stages and cp.decision_deadline_ms + DEADLINE_MARGIN_MS >= pitch_ms:
+            fastest = 1000 / (cp.decision_deadline_ms + DEADLINE_MARGIN_MS)
+            raise DemoError(
+                f"--rate {rate_per_s:g}: units {pitch_ms:.0f} ms apart, but {cp.id} may decide"
+                f" up to {cp.decision_deadline_ms} ms after a unit arrives; at most"
+                f" {fastest:.1f} units/s"
+            )
 
 
 class DemoPlantRun:
@@ -172,6 +190,7 @@ class DemoPlantRun:
             topic_prefix=self.topic_prefix,
             checkpoints=stages,
         )
+        check_rate(plant, stages, options.rate_per_s)
         self.stage = "preparing the database"
         (self.workdir / "cloud").mkdir(exist_ok=True)
         self.password = await prepare_database(self.database_url, plant.path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -73,6 +74,8 @@ class SimPlant:
 
     async def start(self) -> None:
         """Listen on every PLC and scanner port of the derived config."""
+        # pymodbus logs every frame at debug level: thousands of records a second here.
+        logging.getLogger("pymodbus").setLevel(logging.WARNING)
         stage_ids = {s.checkpoint for s in self.plan.stages}
         for cp in self.plant.config.checkpoints:
             line = self.plan.line_for(cp.id) if cp.id in stage_ids else None

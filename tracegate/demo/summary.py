@@ -11,7 +11,7 @@ from rich.table import Table
 from tracegate.demo.api import unit_path
 from tracegate.demo.checks import check_faults
 from tracegate.demo.cloud_view import device_events, known_units
-from tracegate.demo.reconcile import decisions, describe, reconcile
+from tracegate.demo.reconcile import Reconciled, decisions, describe, reconcile
 from tracegate.demo.report import DemoReport, Timings
 
 if TYPE_CHECKING:
@@ -178,14 +178,21 @@ def _checkpoint_table(report: DemoReport) -> Table:
             str(len(rec.undecided)),
             str(sum(r.decision == "pass" for r in cloud)),
             str(sum(r.decision == "hold" for r in cloud)),
-            "[green]yes[/]" if rec.ok else f"[red]no: {_mismatch(rec)}[/]",
+            _match_cell(rec),
         )
     return table
 
 
-def _mismatch(rec: Any) -> str:
-    parts = [f"missing {describe(k)} {d}" for (k, d) in list(rec.missing_in_cloud)[:3]]
-    parts += [f"extra {describe(k)} {d}" for (k, d) in list(rec.extra_in_cloud)[:3]]
+def _match_cell(rec: Reconciled) -> str:
+    if not rec.ok:
+        return f"[red]no: {_mismatch(rec)}[/]"
+    if rec.unidentified_holds:
+        return f"[green]yes[/] ({rec.unidentified_holds} held unread by the deadline)"
+    return "[green]yes[/]"
+
+
+def _mismatch(rec: Reconciled) -> str:
+    parts = list(rec.mismatches)
     if rec.undecided:
         parts.append(f"no PLC output for units {list(rec.undecided)[:5]}")
     return "; ".join(parts)
