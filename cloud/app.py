@@ -29,6 +29,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     from cloud.domain.events.queries import EventQueryService
     from cloud.domain.holds.controllers import HoldController
     from cloud.domain.holds.services import HoldService
+    from cloud.domain.lots.controllers import LotController
+    from cloud.domain.lots.services import LotService
     from cloud.domain.plant.controllers import PlantController
     from cloud.domain.plant.services import PlantService
     from cloud.domain.production.controllers import WorkOrderController
@@ -51,6 +53,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
         finally:
             await rt.stop()
 
+    lots = LotService(rt.db, rt.commands, rt.settings, rt.events)
+
     def provide(factory: Any) -> Provide:
         return Provide(lambda: factory(rt), sync_to_thread=False)
 
@@ -63,6 +67,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             CustomerController,
             ShipmentController,
             HoldController,
+            LotController,
             EventController,
             *issue8.route_handlers,
             console.router,
@@ -75,6 +80,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             "customer_service": provide(lambda r: CustomerService(r.db)),
             "shipment_service": provide(lambda r: ShipmentService(r.db, r.commands, r.settings)),
             "hold_service": provide(lambda r: HoldService(r.db, r.commands, r.settings)),
+            # One instance: it orders the API's own lot.transformed chains.
+            "lot_service": Provide(lambda: lots, sync_to_thread=False),
             "event_query_service": provide(lambda r: EventQueryService(r.db)),
             **issue8.dependencies,
         },

@@ -99,6 +99,11 @@ ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     "GET /api/holds/{hold_id}/dispositions": READ,
     "POST /api/holds/{hold_id}/dispositions": QUALITY,
     "GET /api/signatures/{signature_id}": READ,
+    # lots: incoming inspection's verdict is quality's; a split, merge or rework is recorded
+    # by whoever does it
+    "POST /api/lots/{di}/{lot}/accept": QUALITY,
+    "POST /api/lots/{di}/{lot}/reject": QUALITY,
+    "POST /api/lots/transform": HOLDERS,
     # nonconformances and CAPAs
     "GET /api/nonconformances": READ,
     "POST /api/nonconformances": NONCONFORMANCE,
