@@ -120,3 +120,12 @@ class PackingConfig(ConfigModel):
     """Cases per pallet; none: cases are not palletised at this checkpoint."""
     close_case_input: PlcInput | None = None
     """A PLC signal that closes the open case before it is full (end of run)."""
+
+
+class ShippingConfig(ConfigModel):
+    """Containers loaded at a dock door against the active shipment."""
+
+    follow: tuple[Slug, ...] | None = None
+    """Checkpoints of this line whose events tell what is in each container
+    (``unit.packed``, ``unit.unpacked``) and which units are held (``unit.inspected``
+    holds); none: every ``packing`` checkpoint and their predecessors."""

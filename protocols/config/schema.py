@@ -38,6 +38,7 @@ from protocols.config.roles import (
     MaterialConfig,
     PackingConfig,
     Role,
+    ShippingConfig,
 )
 from protocols.config.rules import (
     ExpiryRule,
@@ -73,6 +74,7 @@ __all__ = [
     "Rule",
     "RulesConfig",
     "ScannerConfig",
+    "ShippingConfig",
     "SiteConfig",
     "TlsFiles",
     "WorkOrderLotRule",
@@ -164,6 +166,8 @@ class Checkpoint(ConfigModel):
     """Settings for role ``assembly``: which scanners read loaded component lots."""
     packing: PackingConfig | None = None
     """Settings for role ``packing`` (required there)."""
+    shipping: ShippingConfig | None = None
+    """Settings for role ``shipping``: whose events tell the containers' contents."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> Checkpoint:
@@ -254,6 +258,8 @@ class Checkpoint(ConfigModel):
                         ("assembly", "loading_scanners", i),
                         f"no scanner '{name}' (scanners: {', '.join(sorted(names)) or 'none'})",
                     )
+        if self.shipping is not None and self.role != "shipping":
+            problems.add(("shipping",), f"only allowed with role 'shipping', not '{self.role}'")
         close = self.packing.close_case_input if self.packing is not None else None
         if close is not None and self.plc is None:
             problems.add(("packing", "close_case_input"), "needs a plc to read it from")
@@ -325,6 +331,15 @@ class PlantConfig(ConfigModel):
                         ("checkpoints", i, "assembly", "receipt_checkpoints", j),
                         f"no goods_receipt checkpoint '{receipt}' in line '{self.line.id}'"
                         f" (goods_receipt checkpoints: {', '.join(receipts) or 'none'})",
+                    )
+        for i, cp in enumerate(self.checkpoints):
+            follow = cp.shipping.follow if cp.shipping is not None else None
+            for j, followed in enumerate(follow or ()):
+                if followed not in ids or followed == cp.id:
+                    problems.add(
+                        ("checkpoints", i, "shipping", "follow", j),
+                        f"no other checkpoint '{followed}' in line '{self.line.id}'"
+                        f" (checkpoints: {', '.join(ids)})",
                     )
         cycle = _route_cycle(self.checkpoints)
         if cycle:

@@ -40,6 +40,12 @@ def _returns(context: RoleContext) -> StationRole:
     return ReturnsRole.build(context)
 
 
+def _shipping(context: RoleContext) -> StationRole:
+    from edge.checkpoint.roles.shipping import ShippingRole
+
+    return ShippingRole.build(context)
+
+
 def _factories() -> dict[str, RoleFactory]:
     # Imported here: each role module is loaded only by the agent that runs it.
     return {
@@ -48,6 +54,7 @@ def _factories() -> dict[str, RoleFactory]:
         "goods_receipt": _goods_receipt,
         "assembly": _assembly,
         "packing": _packing,
+        "shipping": _shipping,
         "returns": _returns,
     }
 

@@ -28,7 +28,7 @@ from protocols.commands import Shipment, WorkOrder
 from protocols.config import PlantConfig, load_plant_text
 from protocols.events import Event, UnitInspected, UnitPacked, UnitUnpacked
 from protocols.ids import uuid7
-from protocols.parts import ContainerRef, Party, UnitRef
+from protocols.parts import ContainerRef, ParsedUdi, Party, Reason, UnitRef
 from protocols.topics import event_topic
 
 FAR_FUTURE_S = 1e6
@@ -252,3 +252,21 @@ async def until(condition: Callable[[], bool], *, timeout_s: float = 5.0) -> Non
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110 - polled: the state has no event to wait on
             await asyncio.sleep(0.02)
+
+
+def inspection_event(line: SimLine, index: int, decision: str, seq: int) -> UnitInspected:
+    udi = line.unit(index).udi
+    return UnitInspected(
+        event_id=uuid7(),
+        device_id="edge-t-final-inspection",
+        seq=seq,
+        prev_hash="" if seq == 1 else "0" * 64,
+        occurred_at=dt.datetime.now(dt.UTC),
+        site="plant-t",
+        line="line-t",
+        checkpoint="final-inspection",
+        udi=ParsedUdi(issuer="GS1", di=udi.di, lot=udi.lot, serial=udi.serial, expiry=udi.expiry),
+        decision="pass" if decision == "pass" else "hold",
+        reasons=() if decision == "pass" else (Reason(code="parameter_out_of_limits"),),
+        ruleset_version="test",
+    )

@@ -5,7 +5,6 @@ of the cases (the route rule, fed by the inspection agent's events on the broker
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from containers_plant import (
     ContainersPlant,
     MakeStation,
     inspected,
+    inspection_event,
     make_line,
     packed,
     plant,
@@ -29,10 +29,7 @@ from containers_plant import (
 from typer.testing import CliRunner
 
 from edge.sim.containers import SimPacker
-from edge.sim.units import SimLine
-from protocols.events import UnitInspected
-from protocols.ids import uuid7
-from protocols.parts import ParsedUdi, Reason
+from protocols.parts import Reason
 from tracegate.cli import app
 
 __all__ = ["plant", "prefix", "stations", "tap"]
@@ -99,24 +96,6 @@ async def test_a_unit_taken_out_is_packed_again_into_another_case(
     assert serials(case_c.children) == [taken_out]
     assert case_c.container not in (case_a.container, case_b.container)
     assert out.seq < case_c.seq
-
-
-def inspection_event(line: SimLine, index: int, decision: str, seq: int) -> UnitInspected:
-    udi = line.unit(index).udi
-    return UnitInspected(
-        event_id=uuid7(),
-        device_id="edge-t-final-inspection",
-        seq=seq,
-        prev_hash="" if seq == 1 else "0" * 64,
-        occurred_at=dt.datetime.now(dt.UTC),
-        site="plant-t",
-        line="line-t",
-        checkpoint="final-inspection",
-        udi=ParsedUdi(issuer="GS1", di=udi.di, lot=udi.lot, serial=udi.serial, expiry=udi.expiry),
-        decision="pass" if decision == "pass" else "hold",
-        reasons=() if decision == "pass" else (Reason(code="parameter_out_of_limits"),),
-        ruleset_version="test",
-    )
 
 
 async def test_a_unit_held_at_final_inspection_is_not_packed(
