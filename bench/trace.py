@@ -164,6 +164,8 @@ async def _run(args: argparse.Namespace) -> list[Figure]:
         await _seed(url, args.database, plant)
     else:
         sys.stderr.write(f"reusing the seeded database {args.database} (--fresh to seed again)\n")
+        # A database seeded before a newer migration gets it (its backfill included).
+        await upgrade_database(url)
     db = Database.connect(url, pool_size=4)
     trace = TraceService(db)
     rng = random.Random(8)

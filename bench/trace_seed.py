@@ -112,10 +112,10 @@ async def seed(conn: Any, plant: Plant) -> dict[str, int]:
     checkpoints = await _plant(conn)
     counts["lots"] = await _lots(conn, plant)
     counts["customers"] = await copy(conn, "customers", CUSTOMER_COLUMNS, _customers())
-    counts["units"] = await copy(conn, "units", UNIT_COLUMNS, _units(plant), plant.units)
     counts["containers"] = await copy(
         conn, "containers", ["id", "sscc", "first_seen_at"], _containers(plant)
     )
+    counts["units"] = await copy(conn, "units", UNIT_COLUMNS, _units(plant), plant.units)
     counts["containment"] = await copy(
         conn, "containment", CONTAINMENT_COLUMNS, _containment(plant), plant.kits
     )
@@ -290,6 +290,8 @@ UNIT_COLUMNS = [
     "status_at",
     "first_seen_at",
     "last_checkpoint_id",
+    "consumed",
+    "container_id",
 ]
 
 
@@ -311,6 +313,8 @@ def _units(plant: Plant) -> Iterator[tuple[Any, ...]]:
                 made,
                 made,
                 None,
+                level != "kit",
+                _current_container(plant, index) if level == "kit" else None,
             )
 
 
@@ -324,6 +328,16 @@ def _pallet_id(plant: Plant, pallet: int) -> int:
 
 def _rework_id(plant: Plant, n: int) -> int:
     return plant.cases + plant.pallets + n + 1
+
+
+def _current_container(plant: Plant, kit: int) -> int | None:
+    """The case a kit sits in now: its rework case if it was repacked (`_containment`)."""
+    case = plant.case_of(kit)
+    if case is None:
+        return None
+    if plant.repacked(kit):
+        return _rework_id(plant, kit // 200 // 10)
+    return _case_id(case)
 
 
 def _rework_cases(plant: Plant) -> int:
@@ -361,7 +375,6 @@ CONTAINMENT_COLUMNS = [
 
 def _containment(plant: Plant) -> Iterator[tuple[Any, ...]]:
     row = 0
-    rework = 0
     for kit in range(plant.packed_kits):
         case = kit // KITS_PER_CASE
         packed = _pack_time(plant, case)
@@ -383,13 +396,12 @@ def _containment(plant: Plant) -> Iterator[tuple[Any, ...]]:
                 row,
                 "unit",
                 plant.unit_id("kit", kit),
-                _rework_id(plant, rework // 10),
+                _current_container(plant, kit),
                 unpacked,
                 None,
                 None,
                 None,
             )
-            rework += 1
         else:
             yield (row, "unit", plant.unit_id("kit", kit), _case_id(case), packed, None, None, None)
     for case in range(plant.cases):
@@ -519,21 +531,28 @@ def _edges(plant: Plant) -> Iterator[tuple[Any, ...]]:
                 yield (row, "unit", parent, "lot", plant.lots[code][0], 1.0, "EA", event_id, at)
 
 
-LINEAGE_COLUMNS = ["ancestor_kind", "ancestor_id", "descendant_kind", "descendant_id"]
+LINEAGE_COLUMNS = [
+    "ancestor_kind",
+    "ancestor_id",
+    "descendant_kind",
+    "descendant_id",
+    "descendant_end",
+]
 
 
 def _lineage(plant: Plant) -> Iterator[tuple[Any, ...]]:
     for code, _, _, _, _ in plant.lot_rows():
         for ancestor in set(plant.lot_ancestors(code)):
-            yield ("lot", plant.lots[ancestor][0], "lot", plant.lots[code][0])
+            yield ("lot", plant.lots[ancestor][0], "lot", plant.lots[code][0], False)
     for level in LEVELS:
+        end = level == "kit"  # tube sets go into catheters, catheters into kits
         for index in range(plant.level_size(level)):
             descendant = plant.unit_id(level, index)
             units, lots = plant.ancestors(level, index)
             for unit_id in sorted(units):
-                yield ("unit", unit_id, "unit", descendant)
+                yield ("unit", unit_id, "unit", descendant, end)
             for code in sorted(lots):
-                yield ("lot", plant.lots[code][0], "unit", descendant)
+                yield ("lot", plant.lots[code][0], "unit", descendant, end)
 
 
 async def _partitions(conn: Any, plant: Plant) -> None:

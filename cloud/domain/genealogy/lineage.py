@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.db.types import UtcDateTime
 
 # `WHERE true` lets SQLite tell the SELECT's end from the ON CONFLICT clause.
+# `descendant_end` from `units.consumed` as it stands (cloud.domain.genealogy.current).
 _LINK = text(
     """
-    INSERT INTO lineage (ancestor_kind, ancestor_id, descendant_kind, descendant_id)
-    SELECT a.kind, a.id, d.kind, d.id
+    INSERT INTO lineage (ancestor_kind, ancestor_id, descendant_kind, descendant_id,
+                         descendant_end)
+    SELECT a.kind, a.id, d.kind, d.id, (u.id IS NOT NULL AND NOT u.consumed)
     FROM (
         SELECT CAST(:child_kind AS VARCHAR(8)) AS kind, CAST(:child_id AS BIGINT) AS id
         UNION
@@ -33,6 +35,7 @@ _LINK = text(
         SELECT descendant_kind, descendant_id FROM lineage
         WHERE ancestor_kind = :parent_kind AND ancestor_id = :parent_id
     ) AS d
+    LEFT JOIN units AS u ON d.kind = 'unit' AND u.id = d.id
     WHERE a.kind <> d.kind OR a.id <> d.id
     ON CONFLICT DO NOTHING
     """

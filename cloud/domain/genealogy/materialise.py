@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.db import bulk
 from cloud.db.base import Base
 from cloud.db.dialect import is_postgres
-from cloud.domain.genealogy import lineage
+from cloud.domain.genealogy import current, lineage
 from cloud.domain.genealogy.things import Resolved, Sightings, UnitKey, UnitSighting, resolve
 from cloud.domain.shipments.models import Shipment
 from protocols.events import (
@@ -59,6 +59,8 @@ class _Rows:
     measurements: list[dict[str, Any]] = field(default_factory=list)
     holds: list[dict[str, Any]] = field(default_factory=list)
     edges: list[dict[str, Any]] = field(default_factory=list)
+    moved_units: set[int] = field(default_factory=set)
+    """Units packed or unpacked: their current container is worked out again."""
 
     def unit_event(self, unit_id: int, item: NewEvent, role: str) -> None:
         event = item.event
@@ -91,6 +93,10 @@ async def materialise(session: AsyncSession, items: Sequence[NewEvent]) -> None:
         await session.execute(insert(_table("holds")), rows.holds)
     if rows.edges:
         await session.execute(insert(_table("genealogy_edges")), rows.edges)
+    await current.mark_consumed(
+        session, {e["child_id"] for e in rows.edges if e["child_kind"] == "unit"}
+    )
+    await current.place(session, rows.moved_units)
 
 
 async def _append(session: AsyncSession, table: str, rows: list[dict[str, Any]]) -> None:
@@ -321,6 +327,7 @@ async def _apply_packing(
                 unit_id, item, "packed" if isinstance(event, UnitPacked) else "unpacked"
             )
             moves.append(("unit", unit_id, container_id))
+            rows.moved_units.add(unit_id)
         else:
             moves.append(("container", r.containers[child.sscc], container_id))
     if event.parent_container is not None:

@@ -1,14 +1,19 @@
 """A recall's impact from its affected end units: by stage, by container, by recipient, by
-region. Pure aggregation over what `scope.affected_units` returns."""
+region. Pure aggregation over what `scope.affected_units` returns.
+
+A recall may list 100,000 units: they are grouped by container once (ten or more share a
+box, and a box knows its shipment), and everything else is worked out per box.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cloud.domain.recall.schemas import ContainerImpact, Recipient, RegionCount
-from cloud.domain.trace.expand import PlacedUnit
-from cloud.domain.trace.labels import udi_text
+from cloud.domain.trace.expand import Box, PlacedUnit
+from cloud.domain.trace.labels import is_gtin, udi_text
 from cloud.domain.trace.services import stage_of
 
 
@@ -25,6 +30,38 @@ def udi(unit: PlacedUnit) -> str:
     return udi_text(unit.di, serial=unit.serial, lot=unit.lot)
 
 
+def udi_texts(units: Sequence[PlacedUnit]) -> list[str]:
+    """`udi_text` of each unit, the GS1 form written inline (a recall lists 100,000 UDIs)."""
+    out = []
+    for u in units:
+        if is_gtin(u.di):
+            out.append(
+                f"(01){u.di}"
+                + (f"(10){u.lot}" if u.lot else "")
+                + (f"(21){u.serial}" if u.serial else "")
+            )
+        else:
+            out.append(udi_text(u.di, serial=u.serial, lot=u.lot))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Boxed:
+    """The affected units of one container, with the container's box."""
+
+    box: Box
+    units: list[PlacedUnit]
+
+
+def by_container(units: Sequence[PlacedUnit]) -> list[Boxed]:
+    """The units in a container, per container, in the order the containers first come."""
+    grouped: defaultdict[int | None, list[PlacedUnit]] = defaultdict(list)
+    for u in units:
+        grouped[u.container_id].append(u)
+    grouped.pop(None, None)
+    return [Boxed(members[0].box, members) for members in grouped.values() if members[0].box]
+
+
 def by_stage(units: Sequence[PlacedUnit]) -> dict[str, int]:
     statuses = Counter(u.status for u in units)
     stages: Counter[str] = Counter()
@@ -33,51 +70,34 @@ def by_stage(units: Sequence[PlacedUnit]) -> dict[str, int]:
     return dict(sorted(stages.items()))
 
 
-def containers(units: Sequence[PlacedUnit]) -> list[ContainerImpact]:
-    # Counted per box first: a box is shared by ten units or more.
-    per_box = Counter(u.box for u in units if u.box is not None)
+def containers(boxed: Sequence[Boxed]) -> list[ContainerImpact]:
     return [
         ContainerImpact(
-            sscc=box.container,
-            outer_container=box.outer_container,
-            units=n,
-            shipment=box.shipment,
+            sscc=b.box.container,
+            outer_container=b.box.outer_container,
+            units=len(b.units),
+            shipment=b.box.shipment,
         )
-        for box, n in sorted(per_box.items(), key=lambda item: item[0].container)
+        for b in sorted(boxed, key=lambda b: b.box.container)
     ]
 
 
-class _UdiTexts:
-    """`udi_text` with the DI's part worked out once per DI (a recall lists 100,000 UDIs)."""
-
-    def __init__(self) -> None:
-        self.prefixes: dict[str, str] = {}
-
-    def __call__(self, u: PlacedUnit) -> str:
-        if u.di not in self.prefixes:
-            self.prefixes[u.di] = udi_text(u.di, serial=None, lot=None)
-        if self.prefixes[u.di].startswith("(01)"):
-            return (
-                self.prefixes[u.di]
-                + (f"(10){u.lot}" if u.lot else "")
-                + (f"(21){u.serial}" if u.serial else "")
-            )
-        return udi_text(u.di, serial=u.serial, lot=u.lot)
+def shipment_ids(boxed: Sequence[Boxed]) -> set[int]:
+    return {b.box.shipment_id for b in boxed if b.box.shipment_id is not None}
 
 
 def recipients(
-    units: Sequence[PlacedUnit], places: Mapping[int, tuple[str, str]]
+    boxed: Sequence[Boxed], places: Mapping[int, tuple[str, str]]
 ) -> list[tuple[int, Recipient]]:
     """(shipment id, recipient) per shipment that carried affected units."""
-    grouped: dict[int, list[PlacedUnit]] = {}
-    for u in units:
-        if u.box is not None and u.box.shipment_id is not None:
-            grouped.setdefault(u.box.shipment_id, []).append(u)
+    grouped: dict[int, list[Boxed]] = {}
+    for b in boxed:
+        if b.box.shipment_id is not None:
+            grouped.setdefault(b.box.shipment_id, []).append(b)
     out = []
-    texts = _UdiTexts()
-    for shipment_id, carried in sorted(grouped.items()):
-        box = carried[0].box
-        assert box is not None
+    for shipment_id, shipped in sorted(grouped.items()):
+        box = shipped[0].box
+        carried = [u for b in shipped for u in b.units]
         country, region = places.get(shipment_id, ("", ""))
         out.append(
             (
@@ -90,7 +110,7 @@ def recipients(
                     region=region,
                     ship_date=box.ship_date,
                     quantity=len(carried),
-                    udis=sorted(map(texts, carried)),
+                    udis=sorted(udi_texts(carried)),
                 ),
             )
         )

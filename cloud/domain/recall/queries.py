@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.domain.customers.models import Customer
 from cloud.domain.events.models import Event
 from cloud.domain.recall import impact as impacts
 from cloud.domain.recall.schemas import Impact, RecallScope, Recipient
 from cloud.domain.recall.scope import affected_units
-from cloud.domain.shipments.models import Shipment, ShipmentItem
+from cloud.domain.shipments.models import ShipmentItem
 from cloud.domain.trace.expand import PlacedUnit
 
 
@@ -39,8 +39,9 @@ async def compute_impact(
     started = time.perf_counter()
     units = await affected_units(session, scope)
     query_ms = elapsed_ms(started)
-    places = await shipment_places(session, {u.shipment_id for u in units if u.shipment_id})
-    recipients = impacts.recipients(units, places)
+    boxed = impacts.by_container(units)
+    places = await shipment_places(session, boxed)
+    recipients = impacts.recipients(boxed, places)
     listed = [r for _, r in recipients]
     return (
         units,
@@ -48,7 +49,7 @@ async def compute_impact(
         Impact(
             unit_count=len(units),
             by_stage=impacts.by_stage(units),
-            containers=impacts.containers(units),
+            containers=impacts.containers(boxed),
             recipients=listed,
             by_region=impacts.by_region(listed),
             query_ms=query_ms,
@@ -57,21 +58,16 @@ async def compute_impact(
 
 
 async def shipment_places(
-    session: AsyncSession, shipment_ids: set[int]
+    session: AsyncSession, boxed: Sequence[impacts.Boxed]
 ) -> dict[int, tuple[str, str]]:
-    """(country, region) of each shipment: its customer's, or the shipping event's recipient."""
-    if not shipment_ids:
-        return {}
-    ids = sorted(shipment_ids)
+    """(country, region) of each shipment: its customer's (read with the box), or the
+    shipping event's recipient."""
     places: dict[int, tuple[str, str]] = {}
-    rows = await session.execute(
-        select(Shipment.id, Customer.country, Customer.region)
-        .join(Customer, Customer.id == Shipment.customer_id)
-        .where(Shipment.id.in_(ids))
-    )
-    for shipment_id, country, region in rows:
-        places[shipment_id] = (country, region)
-    unknown = [i for i in ids if i not in places]
+    for b in boxed:
+        box = b.box
+        if box.shipment_id is not None and box.customer_id is not None:
+            places[box.shipment_id] = (box.customer_country or "", box.customer_region or "")
+    unknown = sorted(impacts.shipment_ids(boxed) - places.keys())
     if unknown:
         events = await session.execute(
             select(ShipmentItem.shipment_id, Event.payload)

@@ -3,20 +3,24 @@
 Two statements, each a set operation, never a query per level or per unit:
 
 1. `units_from`: the seeds' descendants through the lineage (closure) table kept current at
-   ingest, joined to the unit rows and their innermost open containment;
+   ingest, joined to the unit rows, which carry their current container and whether they
+   went into another unit (cloud.domain.genealogy.current); a recall reads only the lineage
+   rows that lead to end units (a partial index), so it never touches the units inside them;
 2. `boxes`: for the distinct containers found, the container holding each (a case's
-   pallet) and the shipment that carried either, so that per-unit work stays one
-   containment lookup (ten kits share a case, forty cases a pallet).
+   pallet) and the shipment that carried either (ten kits share a case, forty cases a
+   pallet).
 
 The seed ids are bound as one list (PostgreSQL: an array, SQLite: a JSON array), so the
 planner sees the list itself and estimates the descendants from the lineage statistics:
-it then keeps index lookups for a small trace and hashes for a recall of 100,000 units.
+it then keeps index lookups for a small trace and hashes for a large one. On PostgreSQL
+the rows come straight from the driver (asyncpg records): a recall reads 100,000 of them,
+and building SQLAlchemy rows for them cost as much as the query.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
@@ -25,7 +29,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import ARRAY, BigInteger, Date, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
+from cloud.db import bulk
 from cloud.db.dialect import is_postgres
 
 
@@ -53,6 +59,9 @@ class Box:
     recipient_address: str | None
     ship_date: date | None
     customer_id: int | None
+    customer_country: str | None = None
+    customer_region: str | None = None
+    """The shipment's customer's country and region (a recall counts recipients by region)."""
 
 
 class PlacedUnit(NamedTuple):
@@ -67,6 +76,7 @@ class PlacedUnit(NamedTuple):
     lot: str | None
     status: str
     consumed: bool
+    container_id: int | None
     box: Box | None
 
     @property
@@ -98,12 +108,8 @@ class PlacedUnit(NamedTuple):
         return self.box.ship_date if self.box else None
 
 
-SMALL_SEED = 1_000
-"""Up to this many unit seeds (and no lot) the default plan is already the right one."""
-
-
 class IdList:
-    """A list of ids bound as one parameter, in the session's dialect."""
+    """A list of ids bound as one parameter, in the session's dialect (SQLAlchemy statements)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.postgres = is_postgres(session)
@@ -120,75 +126,97 @@ class IdList:
         return bindparam(name, json.dumps(values))
 
 
-_CONSUMED = (
-    "EXISTS (SELECT 1 FROM genealogy_edges AS ge "
-    "WHERE ge.child_kind = 'unit' AND ge.child_id = u.id)"
-)
+class IdQuery:
+    """A read whose id lists are bound one parameter each, run on the session's connection:
+    through asyncpg on PostgreSQL (`$n` arrays), through SQLAlchemy on SQLite (JSON arrays)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.postgres = is_postgres(session)
+        self.args: list[Any] = []
+
+    def member(self, column: str, ids: Iterable[int]) -> str:
+        """`column` is one of `ids`, as SQL."""
+        values = sorted(set(ids))
+        self.args.append(values if self.postgres else json.dumps(values))
+        n = len(self.args)
+        if self.postgres:
+            return f"{column} = ANY(${n}::bigint[])"
+        return f"{column} IN (SELECT value FROM json_each(:p{n}))"
+
+    async def rows(self, sql: str, **types: TypeEngine[Any]) -> Sequence[Sequence[Any]]:
+        """The rows of `sql`; `types` convert SQLite's text columns (dates) to Python values."""
+        if self.postgres:
+            return await bulk.fetch(self.session, sql, *self.args)
+        params = {f"p{n}": value for n, value in enumerate(self.args, start=1)}
+        return (await self.session.execute(text(sql).columns(**types), params)).all()
 
 
 async def units_from(
     session: AsyncSession, seeds: Seeds, *, end_units_only: bool
 ) -> list[PlacedUnit]:
-    """Every unit made from the seeds (at any depth), with its place.
+    """Every unit made from the seeds (at any depth), with its place, in id order.
 
     `end_units_only`: drop the units consumed into another unit (they travel inside it).
     """
     if not seeds:
         return []
-    ids = IdList(session)
+    query = IdQuery(session)
+    # `descendant_end` names the partial index of the rows that lead to end units.
+    reach = "descendant_end" if end_units_only else "descendant_kind = 'unit'"
     parts = []
-    binds = []
     if seeds.lots:
         parts.append(
             "SELECT descendant_id FROM lineage WHERE ancestor_kind = 'lot' AND "
-            + ids.member("ancestor_id", "lots")
-            + " AND descendant_kind = 'unit'"
+            + query.member("ancestor_id", seeds.lots)
+            + f" AND {reach}"
         )
-        binds.append(ids.bind("lots", seeds.lots))
     if seeds.units:
         parts.append(
             "SELECT descendant_id FROM lineage WHERE ancestor_kind = 'unit' AND "
-            + ids.member("ancestor_id", "units")
-            + " AND descendant_kind = 'unit'"
+            + query.member("ancestor_id", seeds.units)
+            + f" AND {reach}"
         )
         if seeds.include_units:
-            parts.append("SELECT id FROM units WHERE " + ids.member("id", "units"))
-        binds.append(ids.bind("units", seeds.units))
-    consumed = "FALSE" if end_units_only else _CONSUMED
-    where = f"WHERE NOT {_CONSUMED}" if end_units_only else ""
-    statement = text(
-        f"WITH d(id) AS ({' UNION '.join(parts)}) "
-        f"SELECT u.id, u.di, u.serial, u.lot, u.status, {consumed} AS consumed, "
-        "k1.container_id "
-        "FROM d JOIN units AS u ON u.id = d.id "
-        "LEFT JOIN containment AS k1 ON k1.child_kind = 'unit' AND k1.child_id = u.id "
-        "AND k1.packed_at IS NOT NULL AND k1.unpacked_at IS NULL "
-        f"{where}"
-    ).bindparams(*binds)
-    if ids.postgres and (seeds.lots or len(seeds.units) > SMALL_SEED):
-        await _plan_with_the_list(session)
-    rows = sorted((await session.execute(statement)).all(), key=itemgetter(0))
+            parts.append(
+                "SELECT id FROM units WHERE "
+                + query.member("id", seeds.units)
+                + (" AND NOT consumed" if end_units_only else "")
+            )
+    sql = (
+        f"WITH d(id) AS ({' UNION ALL '.join(parts)}) "
+        "SELECT u.id, u.di, u.serial, u.lot, u.status, u.consumed, u.container_id "
+        "FROM d JOIN units AS u ON u.id = d.id"
+    )
+    if query.postgres:
+        await _plan_settings(session)
+    # A unit reached from two seeds comes twice: the sort brings the copies together.
+    rows = sorted(await query.rows(sql), key=itemgetter(0))
     placed = await boxes(session, {row[6] for row in rows if row[6] is not None})
     units: list[PlacedUnit] = []
     last = None
     for unit_id, di, serial, lot, status, consumed, container_id in rows:
-        # A unit packed twice without an unpack in between comes twice: keep one.
         if unit_id != last:
             box = placed.get(container_id) if container_id is not None else None
-            units.append(PlacedUnit(unit_id, di, serial, lot, status, bool(consumed), box))
+            units.append(
+                PlacedUnit(unit_id, di, serial, lot, status, bool(consumed), container_id, box)
+            )
             last = unit_id
     return units
 
 
-async def _plan_with_the_list(session: AsyncSession) -> None:
-    # A generic (prepared) plan would forget the list's length, so a custom plan is made;
-    # random_page_cost 1.1 instead of 4.0: the trace tables sit in memory, and at 4.0 the
-    # planner preferred a seq scan of all units to 1,000 index lookups (48 ms against 6 ms
-    # at 100,000 units, bench/trace.py), yet still hashes when the set is large.
+async def _plan_settings(session: AsyncSession) -> None:
+    # For this transaction only. A generic (prepared) plan would forget the list's length,
+    # so a custom plan is made; random_page_cost 1.1 instead of 4.0: the trace tables sit in
+    # memory, and at 4.0 the planner preferred a seq scan of all units to 1,000 index lookups
+    # (48 ms against 6 ms at 100,000 units, bench/trace.py), yet still hashes when the set is
+    # large; no parallel workers: starting them took 8 ms of a 9 ms excursion scope on this
+    # 2-core machine, and the index lookups these statements make gain nothing from them.
     await session.execute(
         text(
             "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-            "set_config('random_page_cost', '1.1', true)"
+            "set_config('random_page_cost', '1.1', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"
         )
     )
 
@@ -197,52 +225,35 @@ async def boxes(session: AsyncSession, container_ids: set[int]) -> dict[int, Box
     """Each container's pallet and the shipment that carried either."""
     if not container_ids:
         return {}
-    ids = IdList(session)
-    statement = (
-        text(
-            "SELECT c1.id AS container_id, c1.sscc AS container, c2.sscc AS outer_container, "
-            "sh.id AS shipment_id, sh.number AS shipment, sh.recipient_name, "
-            "sh.recipient_address, sh.ship_date, sh.customer_id "
-            "FROM containers AS c1 "
-            "LEFT JOIN containment AS k2 ON k2.child_kind = 'container' AND k2.child_id = c1.id "
-            "AND k2.packed_at IS NOT NULL AND k2.unpacked_at IS NULL "
-            "LEFT JOIN containers AS c2 ON c2.id = k2.container_id "
-            "LEFT JOIN shipment_items AS s1 ON s1.container_id = c1.id "
-            "AND s1.event_id IS NOT NULL "
-            "LEFT JOIN shipment_items AS s2 ON s2.container_id = k2.container_id "
-            "AND s2.event_id IS NOT NULL "
-            "LEFT JOIN shipments AS sh ON sh.id = COALESCE(s2.shipment_id, s1.shipment_id) "
-            "WHERE " + ids.member("c1.id", "boxes")
-        )
-        .bindparams(ids.bind("boxes", container_ids))
-        .columns(ship_date=Date())
+    query = IdQuery(session)
+    sql = (
+        "SELECT c1.id AS container_id, c1.sscc AS container, c2.sscc AS outer_container, "
+        "sh.id AS shipment_id, sh.number AS shipment, sh.recipient_name, "
+        "sh.recipient_address, sh.ship_date, sh.customer_id, "
+        "cu.country AS customer_country, cu.region AS customer_region "
+        "FROM containers AS c1 "
+        "LEFT JOIN containment AS k2 ON k2.child_kind = 'container' AND k2.child_id = c1.id "
+        "AND k2.packed_at IS NOT NULL AND k2.unpacked_at IS NULL "
+        "LEFT JOIN containers AS c2 ON c2.id = k2.container_id "
+        "LEFT JOIN shipment_items AS s1 ON s1.container_id = c1.id "
+        "AND s1.event_id IS NOT NULL "
+        "LEFT JOIN shipment_items AS s2 ON s2.container_id = k2.container_id "
+        "AND s2.event_id IS NOT NULL "
+        "LEFT JOIN shipments AS sh ON sh.id = COALESCE(s2.shipment_id, s1.shipment_id) "
+        "LEFT JOIN customers AS cu ON cu.id = sh.customer_id "
+        "WHERE " + query.member("c1.id", container_ids)
     )
     found: dict[int, Box] = {}
-    for r in await session.execute(statement):
-        found.setdefault(
-            r.container_id,
-            Box(
-                container=r.container,
-                outer_container=r.outer_container,
-                shipment_id=r.shipment_id,
-                shipment=r.shipment,
-                recipient_name=r.recipient_name,
-                recipient_address=r.recipient_address,
-                ship_date=r.ship_date,
-                customer_id=r.customer_id,
-            ),
-        )
+    for row in await query.rows(sql, ship_date=Date()):
+        if row[0] not in found:
+            found[row[0]] = Box(*row[1:])
     return found
 
 
 async def placement_of(session: AsyncSession, unit_id: int) -> Box | None:
-    """Where one unit is now (its open containment, then its container's box)."""
+    """Where one unit is now: its current container's box."""
     container_id = await session.scalar(
-        text(
-            "SELECT container_id FROM containment WHERE child_kind = 'unit' AND child_id = :unit "
-            "AND packed_at IS NOT NULL AND unpacked_at IS NULL ORDER BY packed_at DESC LIMIT 1"
-        ),
-        {"unit": unit_id},
+        text("SELECT container_id FROM units WHERE id = :unit"), {"unit": unit_id}
     )
     if container_id is None:
         return None
