@@ -97,13 +97,12 @@ class Unit(Base):
     consumed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Gone into another unit (a genealogy edge names it as a child): kept current at ingest,
     so that a recall counts end units without looking for edges per unit."""
-    container_id: Mapped[int | None] = mapped_column(
-        BigIntPk,
-        ForeignKey("containers.id", ondelete="RESTRICT"),
-        default=None,
-    )
+    container_id: Mapped[int | None] = mapped_column(BigIntPk, default=None)
     """The innermost container it sits in now (its open containment packed last), kept
-    current at ingest: a trace reads it with the unit instead of a containment lookup."""
+    current at ingest: a trace reads it with the unit instead of a containment lookup.
+    No foreign key: it is derived from `containment`, whose rows hold one; and SQLite adds
+    or drops a column with a reference only by copying the table, which it refuses once
+    other tables refer to its rows."""
 
 
 class UnitEvent(Base):

@@ -31,18 +31,12 @@ _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("units") as batch:
-        batch.add_column(
-            sa.Column("consumed", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch.add_column(sa.Column("container_id", _BIG_ID, nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_units_container_id_containers"),
-            "containers",
-            ["container_id"],
-            ["id"],
-            ondelete="RESTRICT",
-        )
+    # Plain ADD COLUMNs (no foreign key): SQLite would otherwise copy `units`, and it refuses
+    # to drop the old copy once other tables' rows refer to it (foreign keys are on).
+    op.add_column(
+        "units", sa.Column("consumed", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.add_column("units", sa.Column("container_id", _BIG_ID, nullable=True))
     op.add_column(
         "lineage",
         sa.Column("descendant_end", sa.Boolean(), server_default=sa.false(), nullable=False),
@@ -88,7 +82,5 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_lineage_ancestor_kind_ancestor_id_descendant_id"), table_name="lineage")
     op.drop_column("lineage", "descendant_end")
-    with op.batch_alter_table("units") as batch:
-        batch.drop_constraint(op.f("fk_units_container_id_containers"), type_="foreignkey")
-        batch.drop_column("container_id")
-        batch.drop_column("consumed")
+    op.drop_column("units", "container_id")
+    op.drop_column("units", "consumed")
