@@ -1,30 +1,38 @@
-"""Checkpoint latency: photo-eye to PLC output through the whole agent, beside the bare Modbus
-round trip and the outbox commit measured in the same run.
+"""Checkpoint latency and rate: photo-eye to PLC output through the whole agent, beside the
+bare Modbus round trip and the outbox commit measured in the same run; what each process
+spends; the agent's memory in a process of its own.
 
     .venv/bin/python bench/checkpoint.py [--rates 10,50,100,150,200,250] [--seconds 6]
-                                         [--baseline 2000] [--dir /var/tmp]
+                                         [--baseline 2000] [--rss-units 3000] [--dir /var/tmp]
 
 The plant (a pymodbus server running the conveyor model, and a TCP scanner reading each unit
 `--read-delay-ms` after it reaches the photo-eye) runs in a child process, as a real PLC and
-scanner are peers of their own; the agent (engine, outbox, publisher to the Mosquitto on
-127.0.0.1:1883, feeds) runs in this process, from a plant config like the tests'. Both clocks
-are the host's CLOCK_MONOTONIC, so times compare across the processes.
+scanner are peers of their own (bench/checkpoint_plant.py); the agent (engine, outbox,
+publisher to the Mosquitto on 127.0.0.1:1883, feeds) runs in this process, from a plant
+config like the tests'. Both clocks are the host's CLOCK_MONOTONIC, so times compare across
+the processes.
 
 Per rate (milliseconds, p50 / p99 / max):
 - photo-eye -> output acked: from the unit reaching the photo-eye (the line model's exact
   time) to the PLC's acknowledgement of the pass write; includes the trigger poll (period
-  `--trigger-ms`), the scanner's read delay and the wait for the trigger poll that settles
-  the read.
+  `--trigger-ms`), the scanner's read delay and the trigger poll that settles the read
+  (asked for as the read arrives).
+- photo-eye -> trigger seen: the answer of the trigger poll that saw the photo-eye rise.
 - inputs -> output acked: from the moment the unit's window closed (every read in and
   settled) to the PLC acknowledging the pass write: facts, rules, outbox commit (fsync),
   write and read-back. This is the agent's own cost.
+- CPU per process over the line (1.0 = one core: the agent's event loop alone, all its
+  threads, the plant) and Modbus requests per second, and from them which side limits.
 Baselines, measured first in the same run:
 - bare Modbus: `write_coil` then `read_coils` on one pymodbus client (the pass output's write
-  and read-back, nothing else), back to back.
+  and read-back, nothing else), back to back; the simulated PLC's CPU per request with it.
 - outbox commit: `Outbox.commit` of a realistic unit.inspected, one at a time, same disk.
 The target is p99(inputs -> output acked) <= 3 x (p99 bare Modbus + p99 commit). A rate is
 sustained when every unit passed with its own record, no decision missed its deadline and
 every output reached the PLC while its unit was still at the checkpoint.
+
+Memory (bench/checkpoint_rss.py): `tracegate edge run` in its own process, its VmRSS once it
+watches the line and after `--rss-units` units at `--rss-rate`.
 """
 
 from __future__ import annotations
@@ -33,73 +41,31 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
-import multiprocessing
+import gc
+import logging
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 
+from checkpoint_plant import Plant, PlantRun, Timings, config_text, line_for
+from checkpoint_rss import describe, run_agent
+from procstat import process_cpu_s, thread_cpu_s
 from pymodbus.client import AsyncModbusTcpClient
 
-from edge.adapters.framing import Framing
 from edge.checkpoint.agent import Agent, AgentOptions
 from edge.checkpoint.engine import Outcome
-from edge.checkpoint.run_agent import GIL_SWITCH_INTERVAL_S
+from edge.checkpoint.run_agent import GIL_SWITCH_INTERVAL_S, settle_after_start
 from edge.outbox import Outbox
-from edge.sim.plc import SimPlc
-from edge.sim.scanner import SimScanner
-from edge.sim.units import LineClock, SimLine
 from protocols.commands import WorkOrder
 from protocols.config import load_plant_text
 from protocols.events import InterlockResult, ParameterSample, ParsedUdi, Read, UnitInspected
 from protocols.ids import uuid7
-
-SEED = 11
-LEAD_S = 1.5
-"""Line time before the first unit: the agent connects meanwhile."""
-
-CONFIG = """\
-site: {{id: plant-b, name: Bench plant, timezone: UTC}}
-line: {{id: line-b, name: Bench line}}
-mqtt: {{broker_url: "mqtt://127.0.0.1:1883", topic_prefix: "{prefix}", status_period_s: 30}}
-checkpoints:
-  - id: sealing
-    name: Sealer
-    role: sealing
-    device_id: edge-bench-sealing
-    scanners:
-      - {{name: unit, port: "socket://127.0.0.1:{scanner_port}", framing: cr,
-          symbology_prefixes: ["]d2"]}}
-    plc:
-      host: 127.0.0.1
-      port: {plc_port}
-      timeout_s: 0.1
-      registers:
-        - {{name: seal_temp, address: 0, type: int16, scale: 0.1, unit: "°C", lo: 175, hi: 185,
-            max_age_ms: 500, poll_period_ms: 20}}
-        - {{name: seal_pressure, address: 1, type: uint16, scale: 0.01, unit: bar, lo: 3.5,
-            hi: 4.5, max_age_ms: 500, poll_period_ms: 20}}
-        - {{name: dwell_time, address: 2, type: float32, unit: ms, lo: 700, hi: 900,
-            max_age_ms: 500, poll_period_ms: 20}}
-      trigger: {{table: discrete_input, address: 0, poll_period_ms: {trigger_ms}}}
-    interlock:
-      pass: {{table: coil, address: 0}}
-      reject: {{table: coil, address: 1}}
-      line_stop: {{table: coil, address: 2}}
-      heartbeat: {{table: coil, address: 3}}
-      pulse_ms: {pulse_ms}
-    read_window_ms: {window_ms}
-    decision_deadline_ms: {deadline_ms}
-    rules:
-      route_predecessor: {{enabled: false}}
-    outbox: {{path: "{work}/outbox.sqlite3"}}
-    state_path: "{work}/state.sqlite3"
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +75,7 @@ class Timing:
     rate_per_s: float
     units: int
     eye_to_ack_ms: list[float]
+    eye_to_trigger_ms: list[float]
     inputs_to_ack_ms: list[float]
     decide_ms: list[float]
     commit_ms: list[float]
@@ -119,76 +86,74 @@ class Timing:
     late_outputs: int
     missing: int
     reasons: dict[str, int]
-    poll_ms: int
+    timings: Timings
     load: str
+    plant: PlantRun
+    line_s: float
+    agent_cpu_s: float
+    """All the agent's threads (this process) over the line."""
+    loop_cpu_s: float
+    """The agent's event loop thread over the line."""
+    agent_requests: int
+    trigger_polls: int
+    gc: GcPauses
 
 
-def line_for(rate_per_s: float, units: int) -> SimLine:
-    pitch_ms = 1000 / rate_per_s
-    return SimLine(
-        seed=SEED,
-        rate_per_s=rate_per_s,
-        first_arrival_s=LEAD_S,
-        photo_eye_pulse_ms=min(30.0, pitch_ms * 0.5),
-        unit_count=units,
-    )
+@dataclass(frozen=True, slots=True)
+class SimPlcCost:
+    """The simulated PLC measured alone, under the bare Modbus baseline."""
+
+    cpu_us_per_request: float
+    requests_per_s: float
+    """Served back to back from one client (each a round trip)."""
 
 
-# --- the plant, in a child process ---------------------------------------------------------
+class GcPauses:
+    """The cyclic GC's collections in this process while installed, and how long each took."""
 
+    def __init__(self) -> None:
+        self.pauses_ms: list[float] = []
+        self.full = 0
+        self._started = 0.0
 
-def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: float) -> None:
-    async def main() -> None:
-        line = line_for(rate_per_s, units)
-        sim = SimPlc(line=line, clock=LineClock(start_monotonic_s=time.monotonic() + 1e6))
-        await sim.start()
-        scanner = SimScanner.over_tcp(framing=Framing.named("cr"))
-        await scanner.start()
-        conn.send((sim.port, int(scanner.url.rsplit(":", 1)[1])))
-        loop = asyncio.get_running_loop()
-        start_monotonic_s = await loop.run_in_executor(None, conn.recv)
-        if start_monotonic_s is not None:
-            sim.clock = LineClock(start_monotonic_s=start_monotonic_s)
-            await scanner.follow(line, clock=sim.clock, read_delay_ms=read_delay_ms)
-            await asyncio.sleep(0.3)
-            conn.send([sim.unit_history(i).outcome for i in range(units)])
-            await loop.run_in_executor(None, conn.recv)
-        await scanner.stop()
-        await sim.stop()
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
 
-    asyncio.run(main())
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
 
-
-class Plant:
-    def __init__(self, rate_per_s: float, units: int, read_delay_ms: float) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=serve_plant, args=(child, rate_per_s, units, read_delay_ms), daemon=True
-        )
-        self.process.start()
-        self.plc_port, self.scanner_port = self.conn.recv()
-
-    def stop(self) -> None:
-        self.conn.send(None)
-        self.process.join(10)
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses_ms.append((time.perf_counter() - self._started) * 1000)
+            self.full += info["generation"] == 2
 
 
 # --- baselines -------------------------------------------------------------------------------
 
 
-async def bare_modbus_ms(port: int, count: int) -> list[float]:
-    client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=0.25, retries=0)
+async def bare_modbus_ms(plant: Plant, count: int) -> tuple[list[float], SimPlcCost]:
+    client = AsyncModbusTcpClient("127.0.0.1", port=plant.plc_port, timeout=0.25, retries=0)
     await client.connect()
     times = []
+    cpu_s, requests = await asyncio.to_thread(plant.meter)
+    started_s = time.monotonic()
     for n in range(count):
         started = time.monotonic()
         await client.write_coil(5, bool(n % 2), device_id=1)
         back = await client.read_coils(5, count=1, device_id=1)
         times.append((time.monotonic() - started) * 1000)
         assert not back.isError()
+    wall_s = time.monotonic() - started_s
+    cpu_end_s, requests_end = await asyncio.to_thread(plant.meter)
     client.close()
-    return times
+    served = requests_end - requests
+    return times, SimPlcCost(
+        cpu_us_per_request=(cpu_end_s - cpu_s) / max(1, served) * 1e6,
+        requests_per_s=served / wall_s,
+    )
 
 
 def sample_event(n: int) -> UnitInspected:
@@ -253,22 +218,14 @@ async def run_rate(
 ) -> Timing:
     units = max(20, round(rate_per_s * seconds))
     line = line_for(rate_per_s, units)
-    pitch_ms = 1000 / rate_per_s
     plant = Plant(rate_per_s, units, read_delay_ms)
     run_dir = Path(tempfile.mkdtemp(prefix=f"rate-{rate_per_s:g}-", dir=work))
-    window_ms = max(2, min(60, round(pitch_ms * 0.5)))
-    # The photo-eye is on for half the pitch: polled slower than half of that, edges go
-    # unseen.
-    poll_ms = max(1, min(trigger_ms, int(pitch_ms / 4)))
-    deadline_ms = max(window_ms + 1, min(90, round(pitch_ms * 0.9)))
-    text = CONFIG.format(
+    timings = Timings.for_rate(rate_per_s, trigger_ms=trigger_ms)
+    text = config_text(
         prefix=f"tgbench/{uuid.uuid4().hex[:8]}",
-        scanner_port=plant.scanner_port,
         plc_port=plant.plc_port,
-        trigger_ms=poll_ms,
-        pulse_ms=max(1, min(30, round(pitch_ms * 0.3))),
-        window_ms=window_ms,
-        deadline_ms=deadline_ms,
+        scanner_port=plant.scanner_port,
+        timings=timings,
         work=run_dir,
     )
     agent = Agent(
@@ -279,6 +236,7 @@ async def run_rate(
     outcomes: list[Outcome] = []
     stop = asyncio.Event()
     task = asyncio.create_task(agent.run(stop))
+    loop_thread = threading.main_thread().native_id
     try:
         await asyncio.wait_for(agent.ready.wait(), 10)
         assert agent.engine is not None and agent.state is not None and agent.plc is not None
@@ -297,26 +255,44 @@ async def run_rate(
             )
         )
         start_s = time.monotonic()
-        plant.conn.send(start_s)
-        plc_outcomes = await asyncio.to_thread(plant.conn.recv)
+        plant.start_line(start_s)
+        # The line's units pass from LEAD_S on: CPU and requests are counted over them only.
+        await asyncio.sleep(line.arrival_s(0) - 0.05)
+        cpu_s, loop_s = process_cpu_s(), thread_cpu_s()[loop_thread][1]
+        requests, polls, metered_s = agent.plc.requests, agent.plc.trigger_polls, time.monotonic()
+        with GcPauses() as gc_pauses:
+            await asyncio.sleep(
+                max(0.0, start_s + line.arrival_s(units - 1) + 0.05 - time.monotonic())
+            )
+        line_s = time.monotonic() - metered_s
+        agent_cpu_s = process_cpu_s() - cpu_s
+        loop_cpu_s = thread_cpu_s()[loop_thread][1] - loop_s
+        agent_requests = agent.plc.requests - requests
+        trigger_polls = agent.plc.trigger_polls - polls
+        plant_run = await asyncio.to_thread(plant.result)
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         await asyncio.sleep(0.2)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        plant.conn.send(None)
-        await asyncio.to_thread(plant.process.join, 10)
-    clock = LineClock(start_monotonic_s=start_s)
+        await asyncio.to_thread(plant.stop)
+    clock_start = start_s
     index_of = {f"{line.product.di}/S/{line.serial_of(i)}": i for i in range(units)}
+
+    def arrival(index: int) -> float:
+        return clock_start + line.arrival_s(index)
+
     passed = [o for o in outcomes if o.decision == "pass" and o.output_acked_s is not None]
     eye_to_ack = []
+    eye_to_trigger = []
     late = 0
     for o in passed:
         index = index_of[o.unit or ""]
         acked = o.output_acked_s or 0.0
-        eye_to_ack.append((acked - clock.to_monotonic(line.arrival_s(index))) * 1000)
+        eye_to_ack.append((acked - arrival(index)) * 1000)
+        eye_to_trigger.append((o.trigger_s - arrival(index)) * 1000)
         if index + 1 < units:
-            late += int(acked > clock.to_monotonic(line.arrival_s(index + 1)))
+            late += int(acked > arrival(index + 1))
     inputs_to_ack = [((o.output_acked_s or 0.0) - o.inputs_s) * 1000 for o in passed]
     decide = [(o.decided_s - o.inputs_s) * 1000 for o in passed]
     commit = [((o.recorded_s or o.decided_s) - o.decided_s) * 1000 for o in passed]
@@ -324,13 +300,14 @@ async def run_rate(
     recorded = {o.unit for o in passed if o.seq is not None}
     passed_recorded = sum(
         1
-        for i, outcome in enumerate(plc_outcomes)
-        if outcome == "pass" and f"{line.product.di}/S/{line.serial_of(i)}" in recorded
+        for i in range(units)
+        if plant_run.outcome(i) == "pass" and f"{line.product.di}/S/{line.serial_of(i)}" in recorded
     )
     return Timing(
         rate_per_s=rate_per_s,
         units=units,
         eye_to_ack_ms=eye_to_ack,
+        eye_to_trigger_ms=eye_to_trigger,
         inputs_to_ack_ms=inputs_to_ack,
         decide_ms=decide,
         commit_ms=commit,
@@ -339,10 +316,17 @@ async def run_rate(
         held=sum(o.decision == "hold" for o in outcomes),
         deadline_missed=sum("deadline_missed" in o.reasons for o in outcomes),
         late_outputs=late,
-        poll_ms=poll_ms,
+        timings=timings,
         reasons=dict(collections.Counter(r for o in outcomes for r in o.reasons)),
         missing=units - len({o.window for o in outcomes}),
         load=load,
+        plant=plant_run,
+        line_s=line_s,
+        agent_cpu_s=agent_cpu_s,
+        loop_cpu_s=loop_cpu_s,
+        agent_requests=agent_requests,
+        trigger_polls=trigger_polls,
+        gc=gc_pauses,
     )
 
 
@@ -363,16 +347,35 @@ def figures(label: str, values: list[float]) -> str:
     )
 
 
+def limiting_side(timing: Timing) -> str:
+    """Which process ran out of CPU, if one did: each is one event loop, so a loop near one
+    core is the bottleneck; below that, units wait on the host (other processes on the
+    cores, the disk), not on either side's work."""
+    loop = timing.loop_cpu_s / timing.line_s
+    plant = timing.plant.cpu_s / timing.plant.wall_s
+    if plant >= 0.8 and plant >= loop:
+        return f"the simulated PLC (its loop at {plant:.0%} of a core)"
+    if loop >= 0.8:
+        return f"the agent's event loop ({loop:.0%} of a core)"
+    return (
+        f"neither process's CPU (agent loop {loop:.0%}, plant {plant:.0%} of a core): misses"
+        f" are waits on the host (load {timing.load} on {os.cpu_count()} CPUs, disk)"
+    )
+
+
 async def main_async(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="tracegate-bench-checkpoint-", dir=args.dir))
+    # The agent's logs (alarms for held units) go to a file, as under systemd.
+    logging.basicConfig(filename=work / "agent.log", level=logging.WARNING)
     print("Checkpoint latency; times in ms; plant (PLC + scanner) in a child process")
     print(
         f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())};"
-        f" GIL switch interval {sys.getswitchinterval() * 1000:g} ms; {os.cpu_count()} CPUs"
+        f" GIL switch interval {sys.getswitchinterval() * 1000:g} ms; {os.cpu_count()} CPUs;"
+        f" files in {work}"
     )
     plant = Plant(10.0, 20, args.read_delay_ms)
     try:
-        bare = await bare_modbus_ms(plant.plc_port, args.baseline)
+        bare, sim_cost = await bare_modbus_ms(plant, args.baseline)
     finally:
         plant.stop()
     commits = await commit_ms(work, args.baseline)
@@ -380,6 +383,11 @@ async def main_async(args: argparse.Namespace) -> None:
     print("baselines (same run):")
     print(figures("bare Modbus write + read-back", bare))
     print(figures("outbox commit (fsync)", commits))
+    print(
+        f"  simulated PLC alone: {sim_cost.cpu_us_per_request:.0f} us CPU per request,"
+        f" {sim_cost.requests_per_s:.0f} requests/s back to back from one client"
+        f" (one core would serve about {1e6 / sim_cost.cpu_us_per_request:.0f}/s)"
+    )
     print(
         f"  target: p99 inputs -> output acked <= 3 x {baseline_p99:.3f} = "
         f"{3 * baseline_p99:.3f} ms"
@@ -389,6 +397,7 @@ async def main_async(args: argparse.Namespace) -> None:
         timing = await run_rate(
             rate, args.seconds, work, trigger_ms=args.trigger_ms, read_delay_ms=args.read_delay_ms
         )
+        plant_run = timing.plant
         ok = (
             timing.passed_recorded == timing.units
             and timing.deadline_missed == 0
@@ -397,12 +406,15 @@ async def main_async(args: argparse.Namespace) -> None:
         )
         sustained = rate if ok else sustained
         p99 = pct(timing.inputs_to_ack_ms, 0.99) if timing.inputs_to_ack_ms else float("nan")
+        t = timing.timings
         print(
-            f"{rate:g} units/s ({timing.units} units, trigger poll {timing.poll_ms} ms, read"
+            f"{rate:g} units/s ({timing.units} units; trigger poll {t.trigger_ms} ms, window"
+            f" {t.window_ms} ms, deadline {t.deadline_ms} ms, pulse {t.pulse_ms} ms; read"
             f" {args.read_delay_ms:g} ms after the photo-eye; load {timing.load}):"
             f" {'sustained' if ok else 'NOT sustained'}"
         )
         print(figures("photo-eye -> output acked", timing.eye_to_ack_ms))
+        print(figures("photo-eye -> trigger seen", timing.eye_to_trigger_ms))
         print(figures("inputs -> output acked", timing.inputs_to_ack_ms))
         print(figures("  of which facts + rules", timing.decide_ms))
         print(figures("  of which outbox commit", timing.commit_ms))
@@ -413,11 +425,46 @@ async def main_async(args: argparse.Namespace) -> None:
             f" {timing.late_outputs}, undecided {timing.missing};"
             f" p99/baseline {p99 / baseline_p99:.2f}x"
         )
+        print(
+            f"  the PLC saw: {plant_run.count('pass')} passed, {plant_run.count('reject')}"
+            f" rejected, {plant_run.count('none')} with no output, {plant_run.count('both')}"
+            " with both"
+        )
         if timing.reasons:
             print("  hold reasons: " + ", ".join(f"{k} {v}" for k, v in timing.reasons.items()))
+        line_s = timing.line_s
+        print(
+            f"  CPU over the line ({line_s:.1f} s): agent {timing.agent_cpu_s / line_s:.0%} of a"
+            f" core (event loop {timing.loop_cpu_s / line_s:.0%}), plant"
+            f" {plant_run.cpu_s / plant_run.wall_s:.0%}; Modbus: agent"
+            f" {timing.agent_requests / line_s:.0f} requests/s"
+            f" ({timing.agent_requests / timing.units:.1f} per unit, trigger polls"
+            f" {timing.trigger_polls / line_s:.0f}/s), PLC served"
+            f" {plant_run.requests / plant_run.wall_s:.0f}/s"
+        )
+        pauses = timing.gc.pauses_ms
+        print(
+            f"  cyclic GC in the agent's process: {len(pauses)} collections"
+            f" ({timing.gc.full} full), longest {max(pauses, default=0.0):.2f} ms,"
+            f" {sum(pauses):.0f} ms in all"
+        )
+        print(f"  limited by: {limiting_side(timing)}")
         if not ok and rate > 100:
             break
     print(f"highest rate sustained: {sustained:g} units/s")
+    if args.rss_units > 0:
+        memory = await asyncio.to_thread(
+            run_agent,
+            units=args.rss_units,
+            rate_per_s=args.rss_rate,
+            work=Path(tempfile.mkdtemp(prefix="rss-", dir=work)),
+            every_s=5.0,
+            trigger_ms=args.trigger_ms,
+            read_delay_ms=args.read_delay_ms,
+        )
+        print(f"memory ({args.rss_units} units at {args.rss_rate:g} units/s):")
+        for line in describe(memory, args.rss_units):
+            print(line)
 
 
 def main() -> int:
@@ -440,8 +487,15 @@ def main() -> int:
         default=GIL_SWITCH_INTERVAL_S * 1000,
         help="sys.setswitchinterval for this process; default: what `tracegate edge run` sets",
     )
+    parser.add_argument(
+        "--rss-units", type=int, default=3000, help="units for the memory figure; 0: none"
+    )
+    parser.add_argument("--rss-rate", type=float, default=100.0)
     args = parser.parse_args()
+    # As `tracegate edge run` prepares its process: the switch interval, the parsers' tables
+    # loaded, the heap settled and frozen out of the cyclic GC.
     sys.setswitchinterval(args.switch_interval_ms / 1000)
+    settle_after_start()
     asyncio.run(main_async(args))
     return 0
 

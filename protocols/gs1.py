@@ -149,6 +149,24 @@ def parse_gs1_digital_link(value: str) -> Gs1Data:
     return reader.result()
 
 
+def release_unused_tables() -> bool:
+    """Drop biip's table of GS1 company prefixes, which nothing here reads; True if dropped.
+
+    biip builds it on import to report each GTIN's `company_prefix`: a trie of about 49,000
+    dicts, 3 MB of an edge agent's 60 MB resident budget (DESIGN.md). Once dropped, biip
+    reports no company prefix; GTINs, their check digits and every AI parse as before. For a
+    long-running process, after biip is loaded (the edge agent); a biip that keeps no such
+    table is left as it is.
+    """
+    import biip.gs1_prefixes as prefixes
+
+    table = getattr(prefixes, "_GS1_COMPANY_PREFIX_TRIE", None)
+    if not isinstance(table, dict) or not table:
+        return False
+    prefixes._GS1_COMPANY_PREFIX_TRIE = {}
+    return True
+
+
 def parse_gtin(value: str) -> Gs1Data:
     """Read a bare GTIN (EAN-13, UPC-A, EAN-8, GTIN-14): a UDI with a DI only.
 

@@ -267,8 +267,9 @@ class ModbusPlc:
 
         A bool written to a register is written as 1 or 0. Raises a PlcLinkError subclass
         when the write itself fails (the PLC may or may not have applied it); a read-back
-        that fails or differs gives `verified=False`. An `urgent` write (the output that
-        decides a unit) and its read-back go before polls waiting for the link.
+        that fails or differs gives `verified=False`. The write and its read-back follow each
+        other on the link; an `urgent` write (the output that decides a unit) goes before
+        polls waiting for it.
         """
         spec = self._lookup(name, "write")
         if spec.table not in WRITABLE_TABLES:
@@ -280,39 +281,41 @@ class ModbusPlc:
         raw = encode(spec, value)
         started = time.monotonic()
         what = f"writing {spec.describe()}"
+        call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]
         if spec.table == "coil":
-            await self._request(
-                what,
-                5,
-                lambda c: c.write_coil(spec.address, bool(raw[0]), device_id=self.device_id),
-                urgent=urgent,
-            )
+            fc = 5
+
+            def call(c: AsyncModbusTcpClient) -> Awaitable[ModbusPDU]:
+                return c.write_coil(spec.address, bool(raw[0]), device_id=self.device_id)
+
         elif len(raw) == 1:
-            await self._request(
-                what,
-                6,
-                lambda c: c.write_register(spec.address, raw[0], device_id=self.device_id),
-                urgent=urgent,
-            )
+            fc = 6
+
+            def call(c: AsyncModbusTcpClient) -> Awaitable[ModbusPDU]:
+                return c.write_register(spec.address, raw[0], device_id=self.device_id)
+
         else:
-            await self._request(
-                what,
-                16,
-                lambda c: c.write_registers(spec.address, raw, device_id=self.device_id),
-                urgent=urgent,
-            )
-        acked = time.monotonic()
+            fc = 16
+
+            def call(c: AsyncModbusTcpClient) -> Awaitable[ModbusPDU]:
+                return c.write_registers(spec.address, raw, device_id=self.device_id)
+
         read_back: Value | None = None
         problem: str | None = "read-back skipped"
-        if verify:
-            block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
-            try:
-                back_raw = await self._read_raw(block, urgent=urgent)
-            except PlcLinkError as exc:
-                problem = f"read-back failed: {exc.reason}"
-            else:
-                read_back = decode(spec, back_raw)
-                problem = None if back_raw == raw else f"read back {read_back!r}, wrote {value!r}"
+        async with self._turns.take(urgent=urgent):
+            await self._request(what, fc, call, held=True)
+            acked = time.monotonic()
+            if verify:
+                block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
+                try:
+                    back_raw = await self._read_raw(block, held=True)
+                except PlcLinkError as exc:
+                    problem = f"read-back failed: {exc.reason}"
+                else:
+                    read_back = decode(spec, back_raw)
+                    problem = (
+                        None if back_raw == raw else f"read back {read_back!r}, wrote {value!r}"
+                    )
         return WriteResult(
             name=name,
             value=value,
@@ -366,7 +369,7 @@ class ModbusPlc:
         self._latest.update(samples)
         return samples
 
-    async def _read_raw(self, block: ReadBlock, *, urgent: bool = False) -> list[int]:
+    async def _read_raw(self, block: ReadBlock, *, held: bool = False) -> list[int]:
         what = f"reading {block.describe()}"
         fc = _READ_FC[block.table]
         address, count, dev = block.address, block.count, self.device_id
@@ -376,7 +379,7 @@ class ModbusPlc:
             3: lambda c: c.read_holding_registers(address, count=count, device_id=dev),
             4: lambda c: c.read_input_registers(address, count=count, device_id=dev),
         }
-        response = await self._request(what, fc, calls[fc], urgent=urgent)
+        response = await self._request(what, fc, calls[fc], held=held)
         values: Sequence[Any] = response.bits if block.table in BIT_TABLES else response.registers
         if len(values) < count:
             self.desyncs += 1
@@ -391,45 +394,54 @@ class ModbusPlc:
         function_code: int,
         call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]],
         *,
-        urgent: bool = False,
+        held: bool = False,
     ) -> ModbusPDU:
-        async with self._turns.take(urgent=urgent):
-            client = self._client
-            if client is None or not client.connected:
-                down = f"link down since {self.link.since:%H:%M:%S}"
-                raise PlcLinkError(
-                    self.plc, what, f"{down}: {self.link.last_error or 'connecting'}"
-                )
-            self._desync = None
-            self._in_flight = True
-            try:
-                response = await call(client)
-            except ModbusIOException as exc:
-                if self._desync is not None:
-                    raise self._desynced(what) from exc
-                reason = f"no answer within {self.timeout_s} s"
-                self._drop(reason)
-                raise PlcTimeoutError(self.plc, what, reason) from exc
-            except (ConnectionException, ModbusException, OSError) as exc:
-                reason = f"connection lost ({exc})"
-                self._drop(reason)
-                raise PlcLinkError(self.plc, what, reason) from exc
-            finally:
-                self._in_flight = False
+        """One request and its answer; waits for the link's turn unless the caller `held` it."""
+        if held:
+            return await self._exchange(what, function_code, call)
+        async with self._turns.take(urgent=False):
+            return await self._exchange(what, function_code, call)
+
+    async def _exchange(
+        self,
+        what: str,
+        function_code: int,
+        call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]],
+    ) -> ModbusPDU:
+        client = self._client
+        if client is None or not client.connected:
+            down = f"link down since {self.link.since:%H:%M:%S}"
+            raise PlcLinkError(self.plc, what, f"{down}: {self.link.last_error or 'connecting'}")
+        self._desync = None
+        self._in_flight = True
+        try:
+            response = await call(client)
+        except ModbusIOException as exc:
             if self._desync is not None:
-                raise self._desynced(what)
-            if response.function_code & 0x7F != function_code:
-                self._desync = f"answer has function code {response.function_code}"
-                raise self._desynced(what)
-            if response.isError():
-                code = int(getattr(response, "exception_code", 0))
-                name = _EXCEPTION_NAMES.get(code, "unknown exception")
-                raise PlcRefusedError(
-                    self.plc, what, f"PLC refused: {name} (code {code})", exception_code=code
-                )
-            self._answered = True
-            self.requests += 1
-            return response
+                raise self._desynced(what) from exc
+            reason = f"no answer within {self.timeout_s} s"
+            self._drop(reason)
+            raise PlcTimeoutError(self.plc, what, reason) from exc
+        except (ConnectionException, ModbusException, OSError) as exc:
+            reason = f"connection lost ({exc})"
+            self._drop(reason)
+            raise PlcLinkError(self.plc, what, reason) from exc
+        finally:
+            self._in_flight = False
+        if self._desync is not None:
+            raise self._desynced(what)
+        if response.function_code & 0x7F != function_code:
+            self._desync = f"answer has function code {response.function_code}"
+            raise self._desynced(what)
+        if response.isError():
+            code = int(getattr(response, "exception_code", 0))
+            name = _EXCEPTION_NAMES.get(code, "unknown exception")
+            raise PlcRefusedError(
+                self.plc, what, f"PLC refused: {name} (code {code})", exception_code=code
+            )
+        self._answered = True
+        self.requests += 1
+        return response
 
     def _desynced(self, what: str) -> PlcDesyncError:
         self.desyncs += 1

@@ -101,7 +101,10 @@ class SimPlc:
         layout: SimPlcLayout | None = None,
         watchdog_ms: float = 2000.0,
         on_write: Callable[[OutputWrite], None] | None = None,
+        keep_writes: bool = True,
     ) -> None:
+        """`keep_writes=False` keeps no history (`writes`, `unit_history`): a long run that
+        follows the writes through `on_write` stays at a constant size."""
         self.line = line
         self.clock = clock or LineClock()
         self.host = host
@@ -110,6 +113,10 @@ class SimPlc:
         self.watchdog_s = watchdog_ms / 1000
         self.writes: list[OutputWrite] = []
         """Every write the agent made, in arrival order."""
+        self.requests = 0
+        """Modbus requests served (reads and writes)."""
+        self._keep_writes = keep_writes
+        self._by_unit: dict[int | None, list[OutputWrite]] = {}
         self._on_write = on_write
         self._signals = {
             table: [
@@ -186,8 +193,10 @@ class SimPlc:
 
     def unit_history(self, index: int) -> UnitHistory:
         """The writes made while unit `index` was at the checkpoint."""
+        if not self._keep_writes:
+            raise RuntimeError("unit_history: this simulated PLC keeps no history of writes")
         unit = self.line.unit(index)
-        return UnitHistory(unit=unit, writes=tuple(w for w in self.writes if w.unit_index == index))
+        return UnitHistory(unit=unit, writes=tuple(self._by_unit.get(index, ())))
 
     def arrival_monotonic_s(self, index: int) -> float:
         """When unit `index` reaches (or reached) the photo-eye, on `time.monotonic()`'s clock
@@ -228,6 +237,8 @@ class SimPlc:
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         now = time.monotonic()
+        # pymodbus reads a written value back for the write's answer: count the write once
+        self.requests += function_code not in _WRITE_FC or set_values is not None
         table = _FC_TABLE.get(function_code)
         if table is None:
             return None
@@ -287,7 +298,9 @@ class SimPlc:
                 line_s=t,
                 unit_index=None if unit is None else unit.index,
             )
-            self.writes.append(write)
+            if self._keep_writes:
+                self.writes.append(write)
+                self._by_unit.setdefault(write.unit_index, []).append(write)
             self._apply(write)
             if self._on_write is not None:
                 self._on_write(write)

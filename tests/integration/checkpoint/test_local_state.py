@@ -115,3 +115,62 @@ async def test_clearing_the_work_order(tmp_path: Path) -> None:
         assert state.work_order is None
     finally:
         await state.close()
+
+
+async def test_decisions_are_written_in_groups_and_read_back_before_they_are(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    # A gathering time no test waits out: only close() writes the group.
+    state = await LocalState.open(path, gather_s=3600)
+    writes = [
+        asyncio.create_task(
+            state.record_decision(checkpoint=cp, udi=udi, decision=decision, seq=seq)
+        )
+        for cp, udi, decision, seq in [
+            ("sealing", UNIT, "pass", 5),
+            ("assembly", UNIT, "hold", 3),
+            ("sealing", OTHER, "hold", 6),
+            ("sealing", UNIT, "hold", 4),  # an older event delivered again: ignored
+        ]
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(w.done() for w in writes)
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+    assert await state.own_decision(checkpoint="sealing", udi=UNIT) == OwnDecision("pass", 5)
+    assert await state.route(predecessors=("assembly", "sealing"), udi=UNIT) == {
+        "assembly": "hold",
+        "sealing": "pass",
+    }
+    facts = await state.unit_facts(checkpoint="sealing", predecessors=("assembly",), udi=OTHER)
+    assert (facts.own, facts.route) == (OwnDecision("hold", 6), {"assembly": "unknown"})
+    await state.close()
+    assert all(w.done() and w.exception() is None for w in writes)
+    with sqlite3.connect(path) as other:
+        rows = other.execute(
+            "SELECT checkpoint, unit_key, decision, seq FROM decisions ORDER BY n"
+        ).fetchall()
+    assert rows == [
+        ("sealing", f"{UNIT.di}/S/SN1", "pass", 5),
+        ("assembly", f"{UNIT.di}/S/SN1", "hold", 3),
+        ("sealing", f"{OTHER.di}/S/SN2", "hold", 6),
+    ]
+
+
+async def test_a_decision_written_alone_returns_once_it_is_durable(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    state = await LocalState.open(path, gather_s=0.001)
+    try:
+        await state.record_decision(checkpoint="sealing", udi=UNIT, decision="pass", seq=1)
+        with sqlite3.connect(path) as other:
+            assert other.execute("SELECT decision, seq FROM decisions").fetchall() == [
+                ("pass", 1)
+            ]
+    finally:
+        await state.close()

@@ -19,6 +19,7 @@ from edge.adapters.plc_types import (
     TriggerSpec,
 )
 from edge.sim.plc import SimPlc
+from edge.sim.units import LineClock
 
 PlcFactory = Callable[..., ModbusPlc]
 """The `make_plc` fixture of conftest.py."""
@@ -75,6 +76,10 @@ async def test_trigger_edges_match_the_units_and_their_arrival_times(
     )
     edges = plc.edges()
     await plc.start()
+    assert await plc.wait_up(timeout_s=5.0)
+    # The line starts once the adapter watches it: on a loaded machine the connection can take
+    # longer than the first unit's lead.
+    sim.clock = LineClock()
     got: list[TriggerEdge] = []
     async with asyncio.timeout(3):
         while len(got) < 6:
@@ -88,6 +93,55 @@ async def test_trigger_edges_match_the_units_and_their_arrival_times(
         assert rise.previous_read_monotonic_s is not None
         assert rise.previous_read_monotonic_s - 0.005 <= arrival <= rise.monotonic_s
         assert rise.uncertainty_ms < 50
+
+
+async def test_a_trigger_poll_asked_for_comes_at_once_not_at_the_next_period(
+    sim: SimPlc, make_plc: PlcFactory
+) -> None:
+    plc = make_plc(
+        port=sim.port,
+        registers=sim.layout.register_map(),
+        trigger=TriggerSpec(register="photo_eye", period_ms=60_000),
+    )
+    await plc.start()
+    assert await plc.wait_up(timeout_s=5.0)
+    # The adapter has no event to wait on: its samples are polled for.
+    async with asyncio.timeout(5):
+        while plc.trigger_polls < 1 or plc.latest("photo_eye") is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    first = plc.latest("photo_eye")
+    assert first is not None
+    asked_s = time.monotonic()
+    plc.poll_trigger_soon()
+    async with asyncio.timeout(10):  # the next periodic poll is a minute away
+        while (latest := plc.latest("photo_eye")) is None or latest is first:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    assert latest.monotonic_s > asked_s
+    assert plc.trigger_polls == 2
+
+
+async def test_requests_answered_are_counted_on_both_sides(sim: SimPlc, plc: ModbusPlc) -> None:
+    before = sim.requests
+    await plc.read_many(["seal_temp", "seal_pressure", "dwell_time"])  # one block
+    await plc.write("pass", True)  # the write and its read-back
+    await plc.write("heartbeat", True, verify=False)
+    assert plc.requests == 4
+    assert sim.requests - before == 4
+
+
+async def test_an_urgent_write_goes_before_polls_waiting_for_the_link(
+    sim: SimPlc, plc: ModbusPlc
+) -> None:
+    polls = [asyncio.create_task(plc.read("seal_temp")) for _ in range(6)]
+    await asyncio.sleep(0)  # the first poll has the link, the others wait
+    write = asyncio.create_task(plc.write("pass", True, urgent=True))
+    done_order: list[str] = []
+    for task, name in [(write, "write"), *((t, "poll") for t in polls)]:
+        task.add_done_callback(lambda _, name=name: done_order.append(name))
+    await asyncio.gather(write, *polls)
+    assert write.result().verified
+    # Only the poll already under way went before it.
+    assert done_order.index("write") <= 1, done_order
 
 
 async def test_write_is_verified_by_reading_it_back(sim: SimPlc, plc: ModbusPlc) -> None:

@@ -14,7 +14,7 @@ from edge.adapters.plc import ModbusPlc
 from edge.adapters.plc_types import TriggerSpec
 from edge.sim.plc import SimPlc
 from edge.sim.plc_layout import SimPlcLayout
-from edge.sim.units import Fault, SimLine
+from edge.sim.units import Fault, LineClock, SimLine
 
 PlcFactory = Callable[..., ModbusPlc]
 """The `make_plc` fixture of conftest.py."""
@@ -35,10 +35,14 @@ async def faulty_line_sim() -> AsyncIterator[SimPlc]:
     await sim.stop()
 
 
-async def _run_checkpoint(plc: ModbusPlc, *, last_unit: int) -> None:
+async def _run_checkpoint(plc: ModbusPlc, sim: SimPlc, *, last_unit: int) -> None:
     """A minimal checkpoint: on each photo-eye edge, reject if the seal was too hot."""
     edges = plc.edges()
     await plc.start()
+    assert await plc.wait_up(timeout_s=5.0)
+    # The line starts once the checkpoint watches it (a loaded machine may take longer to
+    # connect than the first unit's lead).
+    sim.clock = LineClock()
     async with asyncio.timeout(5):
         async for _edge in edges:
             seal = (await plc.read("seal_temp")).value
@@ -54,7 +58,7 @@ async def test_what_happened_to_unit_17(faulty_line_sim: SimPlc, make_plc: PlcFa
         registers=sim.layout.register_map(),
         trigger=TriggerSpec(register="photo_eye", period_ms=2),
     )
-    await _run_checkpoint(plc, last_unit=19)
+    await _run_checkpoint(plc, sim, last_unit=19)
 
     unit_17 = sim.unit_history(17)
     assert unit_17.outcome == "reject"
@@ -67,6 +71,28 @@ async def test_what_happened_to_unit_17(faulty_line_sim: SimPlc, make_plc: PlcFa
         "pass"
     ] * 18
     assert (await plc.read("units_seen")).value == 19
+
+
+async def test_a_sim_plc_keeping_no_history_still_reports_each_write(
+    make_plc: PlcFactory,
+) -> None:
+    line = SimLine(seed=5, rate_per_s=20.0, first_arrival_s=0.1, photo_eye_pulse_ms=25)
+    seen: list[tuple[str, bool | int]] = []
+    sim = SimPlc(line=line, keep_writes=False, on_write=lambda w: seen.append((w.name, w.value)))
+    await sim.start()
+    try:
+        plc = make_plc(port=sim.port, registers=sim.layout.register_map())
+        await plc.start()
+        assert await plc.wait_up(timeout_s=5.0)
+        assert (await plc.write("pass", True)).verified
+        assert (await plc.write("reject", False)).verified
+    finally:
+        await sim.stop()
+    assert seen == [("pass", True), ("reject", False)]
+    assert sim.writes == []
+    assert sim.requests == 4  # two writes, two read-backs
+    with pytest.raises(RuntimeError, match="keeps no history"):
+        sim.unit_history(0)
 
 
 async def test_sim_plc_from_the_cli(tmp_path: Path, unused_tcp_port: int) -> None:

@@ -71,6 +71,23 @@ async def test_collect_waits_for_the_trigger_poll_that_settles_the_read() -> Non
     assert [r.text for r in await asyncio.wait_for(collecting, 0.05)] == ["A"]
 
 
+async def test_each_read_asks_for_the_trigger_poll_that_settles_it() -> None:
+    asked: list[int] = []
+    windows = ReadWindows(sources=("front",), read_window_s=0.08, deadline_s=0.1)
+    c = ReadCollector(
+        windows,
+        triggers_known_until=lambda: -math.inf,
+        settle_poll_s=0.001,
+        reads_trigger=lambda r: False,
+        settle_s=0.05,
+        poll_triggers=lambda: asked.append(len(windows.unclaimed)),
+    )
+    c.add(read("A"))
+    c.add(read("B"))
+    # Asked as each read arrives, before the windows take it.
+    assert asked == [0, 1]
+
+
 async def test_where_reads_trigger_a_read_opens_its_window_at_once() -> None:
     c = collector()
     opened: list[Window] = []
