@@ -88,7 +88,7 @@ class LinePlan(msgspec.Struct, frozen=True, kw_only=True):
         seed: int = 2026,
         rate_per_s: float = 3.0,
         stage_gap_s: float | None = None,
-        photo_eye_pulse_ms: float = 60.0,
+        photo_eye_pulse_ms: float = 150.0,
         production_date: dt.date | None = None,
         kill: str | None = "sealing",
         camera_checkpoint: str | None = "final-inspection",

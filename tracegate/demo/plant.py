@@ -21,15 +21,16 @@ import yaml
 
 from protocols.config import PlantConfig, load_plant_text
 
-EXAMPLE_PLANT = Path(__file__).resolve().parents[2] / "device-configs" / "line-1.yaml"
+EXAMPLE_PLANT = Path(__file__).absolute().parents[2] / "device-configs" / "line-1.yaml"
 """The example plant in the source tree."""
 
 SIMULATED_CAMERA = "simulated"
 """The camera source written into the demo's config: the agent's grabber is injected."""
 
-# Trigger polls every 10 ms (not 5): seven agents poll one simulated plant in one Python
-# process, and a 60 ms photo-eye pulse is still seen six times.
-TRIGGER_POLL_MS = 10
+# Trigger polls every 20 ms (not 5): the agents poll one simulated plant served by one
+# Python process, and the simulated units block the photo-eye for 150 ms (plan.py), so an
+# edge is still seen when a poll comes late on a busy host.
+TRIGGER_POLL_MS = 20
 # The engine judges the latest values polled when the unit's reads are in, which is
 # `simplant.READ_DELAY_MS` after the photo-eye. Polled every 100 ms (the plant's setting),
 # the latest value can predate the unit and belong to the one before it; every 10 ms it

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Self
 
 from edge.sim.plc import OutputWrite
+from protocols.config import ConfigError, PlantConfig, load_plant_file
 from tracegate.demo.agents import AgentFiles, AgentProcess
 from tracegate.demo.api import CloudApi
 from tracegate.demo.broker import DemoBroker
@@ -83,17 +84,15 @@ def prepare_workdir(path: Path) -> Path:
     return path
 
 
-def unit_checkpoints(plant_file: Path) -> list[str]:
-    from protocols.config import load_plant_file
-
-    return [cp.id for cp in load_plant_file(plant_file).checkpoints if cp.role in UNIT_ROLES]
+def unit_checkpoints(plant: PlantConfig) -> list[str]:
+    return [cp.id for cp in plant.checkpoints if cp.role in UNIT_ROLES]
 
 
-def check_rate(plant: DemoPlant, stages: list[str], rate_per_s: float) -> None:
+def check_rate(plant: PlantConfig, stages: list[str], rate_per_s: float) -> None:
     """A unit's output must reach the PLC before the next unit does, even a hold sent at
     its checkpoint's decision deadline; else the PLC rejects the wrong unit."""
     pitch_ms = 1000 / rate_per_s
-    for cp in plant.config.checkpoints:
+    for cp in plant.checkpoints:
         if cp.id in stages and cp.decision_deadline_ms + DEADLINE_MARGIN_MS >= pitch_ms:
             fastest = 1000 / (cp.decision_deadline_ms + DEADLINE_MARGIN_MS)
             raise DemoError(
@@ -169,7 +168,14 @@ class DemoPlantRun:
         """Everything up, the work order at every agent; the line still standing."""
         options = self.options
         self.stage = "starting the broker"
-        stages = unit_checkpoints(options.plant_file)
+        try:
+            source = load_plant_file(options.plant_file)
+        except ConfigError as exc:
+            raise DemoError(
+                f"--plant {options.plant_file}: not a valid plant config:\n{exc}"
+            ) from None
+        stages = unit_checkpoints(source)
+        check_rate(source, stages, options.rate_per_s)
         plan = LinePlan.build(
             units=options.units, stages=stages, seed=options.seed, rate_per_s=options.rate_per_s
         )
@@ -190,7 +196,6 @@ class DemoPlantRun:
             topic_prefix=self.topic_prefix,
             checkpoints=stages,
         )
-        check_rate(plant, stages, options.rate_per_s)
         self.stage = "preparing the database"
         (self.workdir / "cloud").mkdir(exist_ok=True)
         self.password = await prepare_database(self.database_url, plant.path)
