@@ -90,6 +90,12 @@ class SimPacker:
             self.pallets.append(self.open_pallet)
             self.open_pallet = []
 
+    def close_pallet(self) -> None:
+        """Close the open pallet if it has cases (the end of a run)."""
+        if self.open_pallet:
+            self.pallets.append(self.open_pallet)
+            self.open_pallet = []
+
     def take_out(self, index: int) -> None:
         """A unit taken out for rework: it may be boxed again."""
         for case in [*self.cases, self.open_case]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from edge.adapters.framing import Framing
 from edge.sim.containers import SimPacker
 from edge.sim.plc import SimPlc
 from edge.sim.scanner import SimScanner
-from edge.sim.units import LineClock, SimLine
+from edge.sim.units import Fault, LineClock, SimLine
 from protocols.codec import encode_event
 from protocols.commands import Shipment, WorkOrder
 from protocols.config import PlantConfig, load_plant_text
@@ -47,17 +47,17 @@ CHECKPOINT = """\
   - id: {id}
     name: {id}
     role: {role}
-    device_id: edge-t-{id}
+    device_id: {device}
     scanners:
       - {{name: reader, port: "{scanner}", framing: cr, symbology_prefixes: ["]d2", "]C1"],
           reconnect_backoff_min_s: 0.05, reconnect_backoff_max_s: 0.1}}
-    plc:
+{feeder}    plc:
       host: 127.0.0.1
       port: {plc_port}
       timeout_s: 0.2
       reconnect_backoff_min_s: 0.05
       reconnect_backoff_max_s: 0.1
-{trigger}    interlock:
+{registers}{trigger}    interlock:
       pass: {{table: coil, address: 0}}
       reject: {{table: coil, address: 1}}
       line_stop: {{table: coil, address: 2}}
@@ -71,6 +71,20 @@ CHECKPOINT = """\
 """
 
 TRIGGER = "      trigger: {table: discrete_input, address: 0, poll_period_ms: 5}\n"
+FEEDER = """\
+      - {{name: feeder, port: "{port}", framing: cr, symbology_prefixes: ["]C1"],
+          reconnect_backoff_min_s: 0.05, reconnect_backoff_max_s: 0.1}}
+"""
+SEALING_REGISTERS = """\
+      registers:
+        - {name: seal_temp, address: 0, type: int16, scale: 0.1, unit: "°C", lo: 175, hi: 185,
+           max_age_ms: 500, poll_period_ms: 10}
+        - {name: seal_pressure, address: 1, type: uint16, scale: 0.01, unit: bar, lo: 3.5,
+           hi: 4.5, max_age_ms: 500, poll_period_ms: 10}
+        - {name: dwell_time, address: 2, type: float32, unit: ms, lo: 700, hi: 900,
+           max_age_ms: 500, poll_period_ms: 10}
+"""
+"""The simulated PLC's default process values (`SimPlcLayout.default`), as a sealer's."""
 
 
 @dataclass
@@ -119,17 +133,23 @@ class ContainersPlant:
         rules: str = "route_predecessor: {enabled: false}",
         predecessors: str = "",
         window_ms: int = 60,
-        deadline_ms: int = 150,
+        deadline_ms: int = 250,
+        feeder: SimScanner | None = None,
+        registers: str = "",
     ) -> None:
         """Add a checkpoint on `station`'s peers; `section` and `rules` are YAML at the
-        checkpoint's indentation (a role section, the rules' body)."""
+        checkpoint's indentation (a role section, the rules' body); `feeder` a loading
+        scanner; `registers` the PLC's process values (`SEALING_REGISTERS`)."""
         self.blocks.append(
             CHECKPOINT.format(
                 id=station.id,
                 role=role,
+                device=self.device(station.id),
                 scanner=station.scanner.url,
                 plc_port=station.plc.port,
                 trigger=TRIGGER if trigger else "",
+                feeder=FEEDER.format(port=feeder.url) if feeder is not None else "",
+                registers=registers,
                 window=window_ms,
                 deadline=deadline_ms,
                 predecessors=predecessors,
@@ -138,6 +158,12 @@ class ContainersPlant:
                 tmp=self.tmp,
             )
         )
+
+    def device(self, checkpoint: str) -> str:
+        """The checkpoint's device id: unique per test, as MQTT client ids derive from it
+        (sessions of the same id on the shared broker, from tests run in parallel, would
+        take each other over)."""
+        return f"edge-{self.prefix.rsplit('/', 1)[-1]}-{checkpoint}"
 
     def config(self) -> PlantConfig:
         text = HEADER.format(company=COMPANY_PREFIX, prefix=self.prefix) + "".join(self.blocks)
@@ -151,16 +177,25 @@ def _indent(text: str, spaces: int) -> str:
     return "".join(" " * spaces + line + "\n" for line in lines)
 
 
-def make_line(*, units: int = 12, seed: int = 5, serial_start: int = 1) -> SimLine:
-    # 5 units a second: each unit's reject window (200 ms) holds its decision comfortably
-    # on a loaded machine.
+def make_line(
+    *,
+    units: int = 12,
+    seed: int = 5,
+    serial_start: int = 1,
+    rate_per_s: float = 3.0,
+    faults: Mapping[int, set[Fault]] | None = None,
+) -> SimLine:
+    # 3 units a second: each unit's reject window (330 ms) holds its 250 ms decision deadline,
+    # generous on a loaded machine. Lines of one seed carry the same units, whatever their
+    # faults.
     return SimLine(
         seed=seed,
-        rate_per_s=5.0,
+        rate_per_s=rate_per_s,
         first_arrival_s=0.2,
         photo_eye_pulse_ms=50,
         unit_count=units,
         serial_start=serial_start,
+        faults=faults,
     )
 
 
@@ -258,7 +293,7 @@ def inspection_event(line: SimLine, index: int, decision: str, seq: int) -> Unit
     udi = line.unit(index).udi
     return UnitInspected(
         event_id=uuid7(),
-        device_id="edge-t-final-inspection",
+        device_id="edge-sim-final-inspection",
         seq=seq,
         prev_hash="" if seq == 1 else "0" * 64,
         occurred_at=dt.datetime.now(dt.UTC),

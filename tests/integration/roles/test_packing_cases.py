@@ -30,7 +30,6 @@ from protocols.sscc import check_sscc
 
 __all__ = ["plant", "prefix", "stations", "tap"]
 
-DEVICE = "edge-t-packing"
 PACKING = f"""
 packing:
   case_size: 3
@@ -48,6 +47,7 @@ duplicate_serial: {enabled: false}
 async def test_cases_close_by_count_and_fill_a_pallet(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
+    device = plant.device("packing")
     packer = SimPacker(case_size=3, cases_per_pallet=2)
     station = await stations("packing", make_line(units=7), packer=packer)
     plant.checkpoint(station, role="packing", section=PACKING, rules=RULES)
@@ -56,7 +56,7 @@ async def test_cases_close_by_count_and_fill_a_pallet(
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=7)
         outcomes = await run.wait_outcomes(7)
-        events = await tap.wait_for(DEVICE, 7 + 3)
+        events = await tap.wait_for(device, 7 + 3)
     assert [o.decision for o in outcomes] == ["pass"] * 7
     assert [station.plc.unit_history(i).outcome for i in range(7)] == ["pass"] * 7
 
@@ -87,6 +87,7 @@ async def test_cases_close_by_count_and_fill_a_pallet(
 async def test_a_short_case_closes_on_the_plc_signal(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
+    device = plant.device("packing")
     packer = SimPacker(case_size=3, cases_per_pallet=2)
     station = await stations("packing", make_line(units=5), packer=packer)
     plant.checkpoint(station, role="packing", section=PACKING, rules=RULES)
@@ -95,12 +96,12 @@ async def test_a_short_case_closes_on_the_plc_signal(
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=5)
         await run.wait_outcomes(5)
-        events = await tap.wait_for(DEVICE, 5 + 1)
+        events = await tap.wait_for(device, 5 + 1)
         assert len(packed(events)) == 1, "only the first case is full"
         await press_button("127.0.0.1", station.plc.port, coil=CLOSE_COIL)
         packer.close_case()
         # The short case is the pallet's second: the pallet is full too.
-        events = await tap.wait_for(DEVICE, 5 + 3)
+        events = await tap.wait_for(device, 5 + 3)
     full, short, pallet = packed(events)
     assert serials(full.children) == [station.serial(i) for i in (0, 1, 2)]
     assert serials(short.children) == [station.serial(i) for i in (3, 4)]
@@ -113,6 +114,7 @@ async def test_a_short_case_closes_on_the_plc_signal(
 async def test_an_open_case_survives_a_restart(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
+    device = plant.device("packing")
     station = await stations("packing", make_line(units=2))
     plant.checkpoint(station, role="packing", section=PACKING, rules=RULES)
     config = plant.config()
@@ -127,7 +129,7 @@ async def test_an_open_case_survives_a_restart(
     async with running(config, "packing", station.scanner, plc=True) as run:
         await station.run_line(units=1, line=third)
         (outcome,) = await run.wait_outcomes(1)
-        events = await tap.wait_for(DEVICE, 3 + 1)
+        events = await tap.wait_for(device, 3 + 1)
     assert outcome.decision == "pass"
     (case,) = packed(events)
     assert serials(case.children) == [*first_two, third.unit(0).udi.serial]

@@ -34,7 +34,6 @@ from tracegate.cli import app
 
 __all__ = ["plant", "prefix", "stations", "tap"]
 
-DEVICE = "edge-t-packing"
 PACKING = """
 packing:
   case_size: 3
@@ -54,6 +53,7 @@ async def cli(*args: str) -> tuple[int, str]:
 async def test_a_unit_taken_out_is_packed_again_into_another_case(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
+    device = plant.device("packing")
     packer = SimPacker(case_size=3)
     station = await stations("packing", make_line(units=6), packer=packer)
     plant.checkpoint(station, role="packing", section=PACKING, rules=RULES)
@@ -65,7 +65,7 @@ async def test_a_unit_taken_out_is_packed_again_into_another_case(
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=6)
         await run.wait_outcomes(6)
-        case_a, case_b = packed(await tap.wait_for(DEVICE, 6 + 2))
+        case_a, case_b = packed(await tap.wait_for(device, 6 + 2))
 
         code, output = await cli(
             "edge", "unpack", yaml, "-c", "packing", "--unit", f"{di}:{taken_out}",
@@ -82,7 +82,7 @@ async def test_a_unit_taken_out_is_packed_again_into_another_case(
         again = await run.wait_outcomes(8)
         code, output = await cli("edge", "close-case", yaml, "-c", "packing")
         assert code == 0, output
-        events = await tap.wait_for(DEVICE, 6 + 2 + 1 + 2 + 1)
+        events = await tap.wait_for(device, 6 + 2 + 1 + 2 + 1)
 
     (out,) = unpacked(events)
     assert out.container == case_a.container
@@ -101,6 +101,7 @@ async def test_a_unit_taken_out_is_packed_again_into_another_case(
 async def test_a_unit_held_at_final_inspection_is_not_packed(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
+    device = plant.device("packing")
     station = await stations("packing", make_line(units=4))
     inspection = await stations("final-inspection", station.line)
     plant.checkpoint(inspection, role="inspection")
@@ -120,7 +121,7 @@ async def test_a_unit_held_at_final_inspection_is_not_packed(
         await until(lambda: route.counters.recorded >= 4)
         await station.run_line(units=4)
         outcomes = await run.wait_outcomes(4)
-        events = await tap.wait_for(DEVICE, 4 + 1)
+        events = await tap.wait_for(device, 4 + 1)
     assert [(o.decision, o.reasons) for o in outcomes] == [
         ("pass", ()),
         ("pass", ()),

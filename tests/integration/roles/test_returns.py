@@ -31,7 +31,6 @@ from tracegate.cli import app
 
 __all__ = ["plant", "prefix", "stations", "tap"]
 
-DEVICE = "edge-t-returns"
 WINDOW_S = 0.15
 """A read inside the previous read's window (100 ms) would be taken as its late read."""
 RULES = """
@@ -53,6 +52,7 @@ async def cli(*args: str) -> tuple[int, str]:
 async def test_returns_are_received_under_their_rma_and_held(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
+    device = plant.device("returns")
     station = await stations("returns", make_line(units=3))
     plant.checkpoint(
         station, role="returns", trigger=False, rules=RULES, window_ms=100, deadline_ms=500
@@ -87,7 +87,7 @@ async def test_returns_are_received_under_their_rma_and_held(
         await until(lambda: role.authorisation is None)
         await station.scanner.emit(line.unit(2).udi.text, symbology_id="]d2")
         await run.next_outcome()
-        events = await tap.wait_for(DEVICE, 2 + 2 + 1 + 1)
+        events = await tap.wait_for(device, 2 + 2 + 1 + 1)
         alarms = run.agent.alarms.counts
 
     assert [(o.decision, o.reasons) for o in run.outcomes] == [

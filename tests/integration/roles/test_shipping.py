@@ -114,7 +114,8 @@ async def dock(
             await pack.agent.state.apply(work_order(packing.line))
             await packing.run_line(units=units)
             await pack.wait_outcomes(units)
-            records = packed(await tap.wait_for("edge-t-packing", units + units // 2 + units // 4))
+            expected = units + units // 2 + units // 4  # inspected, cases, pallets
+            records = packed(await tap.wait_for(plant.device("packing"), expected))
         found.pallets = [p for p in records if p.parent_container is None]
         found.cases = [c for c in records if c.parent_container is not None]
         await until(lambda: role.feed.counters.packing_records == len(records))
@@ -158,7 +159,7 @@ async def test_a_pallet_holding_a_held_unit_is_refused(
         on_second = found.cases[2].container
         assert found.cases[2].parent_container == second
         assert await found.scan(ship, on_second) == ("hold", ("already_shipped",))
-        (shipped,) = await tap.wait_for("edge-t-shipping", 1)
+        (shipped,) = await tap.wait_for(plant.device("shipping"), 1)
         texts = [r for o in ship.outcomes for r in o.reasons]
         alarms = dict(ship.agent.alarms.counts)
 
@@ -191,6 +192,6 @@ async def test_containers_not_on_the_shipment_or_never_packed_are_refused(
         assert code == 0, output
         assert await found.scan(ship, stranger) == ("hold", ("unknown_container",))
         assert await found.scan(ship, pallet) == ("pass", ())
-        (shipped,) = await tap.wait_for("edge-t-shipping", 1)
+        (shipped,) = await tap.wait_for(plant.device("shipping"), 1)
     assert isinstance(shipped, ContainerShipped)
     assert (shipped.shipment_id, shipped.containers) == ("SHP-3", (pallet,))
