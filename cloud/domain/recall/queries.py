@@ -15,6 +15,7 @@ from cloud.domain.recall.schemas import Impact, RecallScope, Recipient
 from cloud.domain.recall.scope import affected_units
 from cloud.domain.shipments.models import ShipmentItem
 from cloud.domain.trace.expand import PlacedUnit
+from cloud.domain.trace.gc_pause import collector_paused
 
 
 class _Shipped(msgspec.Struct):
@@ -39,22 +40,21 @@ async def compute_impact(
     started = time.perf_counter()
     units = await affected_units(session, scope)
     query_ms = elapsed_ms(started)
-    boxed = impacts.by_container(units)
+    with collector_paused():
+        boxed = impacts.by_container(units)
     places = await shipment_places(session, boxed)
-    recipients = impacts.recipients(boxed, places)
-    listed = [r for _, r in recipients]
-    return (
-        units,
-        recipients,
-        Impact(
+    with collector_paused():
+        recipients = impacts.recipients(boxed, places)
+        listed = [r for _, r in recipients]
+        impact = Impact(
             unit_count=len(units),
             by_stage=impacts.by_stage(units),
             containers=impacts.containers(boxed),
             recipients=listed,
             by_region=impacts.by_region(listed),
             query_ms=query_ms,
-        ),
-    )
+        )
+    return units, recipients, impact
 
 
 async def shipment_places(

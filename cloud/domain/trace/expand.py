@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeEngine
 
 from cloud.db import bulk
 from cloud.db.dialect import is_postgres
+from cloud.domain.trace.gc_pause import collector_paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,18 +191,22 @@ async def units_from(
     )
     if query.postgres:
         await _plan_settings(session)
-    # A unit reached from two seeds comes twice: the sort brings the copies together.
-    rows = sorted(await query.rows(sql), key=itemgetter(0))
-    placed = await boxes(session, {row[6] for row in rows if row[6] is not None})
+    fetched = await query.rows(sql)
+    with collector_paused():
+        # A unit reached from two seeds comes twice: the sort brings the copies together.
+        rows = sorted(fetched, key=itemgetter(0))
+        container_ids = {row[6] for row in rows if row[6] is not None}
+    placed = await boxes(session, container_ids)
     units: list[PlacedUnit] = []
     last = None
-    for unit_id, di, serial, lot, status, consumed, container_id in rows:
-        if unit_id != last:
-            box = placed.get(container_id) if container_id is not None else None
-            units.append(
-                PlacedUnit(unit_id, di, serial, lot, status, bool(consumed), container_id, box)
-            )
-            last = unit_id
+    with collector_paused():
+        for unit_id, di, serial, lot, status, consumed, container_id in rows:
+            if unit_id != last:
+                box = placed.get(container_id) if container_id is not None else None
+                units.append(
+                    PlacedUnit(unit_id, di, serial, lot, status, bool(consumed), container_id, box)
+                )
+                last = unit_id
     return units
 
 

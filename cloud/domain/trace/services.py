@@ -19,6 +19,7 @@ from cloud.domain.quality.models import NonconformanceHold
 from cloud.domain.signatures.models import Signature
 from cloud.domain.trace import sql
 from cloud.domain.trace.expand import Box, PlacedUnit, Seeds, placement_of, units_from
+from cloud.domain.trace.gc_pause import collector_paused
 from cloud.domain.trace.identify import parse_unit_id
 from cloud.domain.trace.labels import instance_uri, udi_text
 from cloud.domain.trace.schemas import (
@@ -192,9 +193,10 @@ async def lot_seeds(session: AsyncSession, di: str, lots: Sequence[str]) -> Seed
 
 
 def _forward(origin: str, placed: Sequence[PlacedUnit]) -> ForwardTrace:
-    units = [forward_unit(u) for u in placed]
-    stages = Counter(u.stage for u in units)
-    return ForwardTrace(origin=origin, units=units, by_stage=dict(sorted(stages.items())))
+    with collector_paused():
+        units = [forward_unit(u) for u in placed]
+        stages = Counter(u.stage for u in units)
+        return ForwardTrace(origin=origin, units=units, by_stage=dict(sorted(stages.items())))
 
 
 def backward_trace(
