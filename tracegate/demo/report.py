@@ -10,6 +10,7 @@ from typing import Any
 from tracegate.demo.faults import KillRecord
 from tracegate.demo.plan import Injection, LinePlan
 from tracegate.demo.reconcile import Reconciled, Recorded
+from tracegate.demo.stations.base import StationCheck
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +56,8 @@ class DemoReport:
     """checkpoint -> the cloud's unit decisions there."""
     reconciled: Mapping[str, Reconciled]
     faults: tuple[FaultCheck, ...]
+    station_checks: tuple[StationCheck, ...]
+    """What each station's work must have left in the cloud (lots, reel change, cases...)."""
     kill: KillRecord | None
     produced: frozenset[tuple[str, str]]
     """The (DI, serial) of every unit put on the line (a duplicated serial counts once)."""
@@ -78,6 +81,7 @@ class DemoReport:
             self.produced == self.known
             and all(r.ok for r in self.reconciled.values())
             and all(f.ok for f in self.faults)
+            and all(c.ok for c in self.station_checks)
             and bool(self.audit.get("ok"))
             and not self.problems
         )

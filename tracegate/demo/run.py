@@ -21,6 +21,7 @@ from typing import Self
 
 from edge.sim.plc import OutputWrite
 from protocols.config import ConfigError, PlantConfig, load_plant_file
+from protocols.events import Event
 from tracegate.demo.agents import AgentFiles, AgentProcess
 from tracegate.demo.api import CloudApi
 from tracegate.demo.broker import DemoBroker
@@ -32,7 +33,8 @@ from tracegate.demo.plan import LinePlan
 from tracegate.demo.plant import EXAMPLE_PLANT, DemoPlant, derive_plant
 from tracegate.demo.report import DemoReport
 from tracegate.demo.seed import Seeded, seed
-from tracegate.demo.simplant import SimPlant
+from tracegate.demo.simplant import SimPlant, SimStation
+from tracegate.demo.stations import StationContext, StationDriver, drivers_for, station_roles
 from tracegate.demo.summary import collect_report
 
 log = logging.getLogger("tracegate.demo")
@@ -125,6 +127,10 @@ class DemoPlantRun:
         self.broker_url = options.broker_url or ""
         self.topic_prefix = options.topic_prefix or ""
         self.killer: AgentKiller | None = None
+        self.context = StationContext(run=self)
+        self.drivers: list[StationDriver] = []
+        self.cloud_events: dict[str, list[Event]] = {}
+        """The cloud's stored events by checkpoint, once the run has settled."""
         self.seeded: Seeded | None = None
         self._writes: list[Callable[[str, OutputWrite], None]] = []
 
@@ -176,6 +182,8 @@ class DemoPlantRun:
             ) from None
         stages = unit_checkpoints(source)
         check_rate(source, stages, options.rate_per_s)
+        with_roles = station_roles()
+        running = [cp.id for cp in source.checkpoints if cp.id in stages or cp.role in with_roles]
         plan = LinePlan.build(
             units=options.units, stages=stages, seed=options.seed, rate_per_s=options.rate_per_s
         )
@@ -194,8 +202,10 @@ class DemoPlantRun:
             workdir=self.workdir,
             broker_url=self.broker_url,
             topic_prefix=self.topic_prefix,
-            checkpoints=stages,
+            checkpoints=running,
         )
+        self.drivers = drivers_for(plant.config, running, self.context)
+        self._writes.extend(d.on_write for d in self.drivers)
         self.stage = "preparing the database"
         (self.workdir / "cloud").mkdir(exist_ok=True)
         self.password = await prepare_database(self.database_url, plant.path)
@@ -237,14 +247,27 @@ class DemoPlantRun:
         self.stage = "waiting for the agents"
         await asyncio.gather(
             *(
-                agent.wait_ready(work_order=self.seeded.work_order, timeout_s=90.0)
-                for agent in self.agents.values()
+                agent.wait_ready(
+                    work_order=self.seeded.work_order if name in stages else None,
+                    timeout_s=90.0,
+                )
+                for name, agent in self.agents.items()
             )
         )
+        for driver in self.drivers:
+            self.stage = f"preparing {driver.checkpoint}"
+            await driver.before_line()
         self.killer = AgentKiller(
             plan, self.agents, self.clock, self.notes, work_order=self.seeded.work_order
         )
         self._writes.append(self.killer.on_write)
+
+    def station(self, checkpoint: str) -> SimStation:
+        assert self.sim is not None
+        return self.sim.stations[checkpoint]
+
+    def recorded_events(self, checkpoint: str) -> list[Event]:
+        return self.cloud_events.get(checkpoint, [])
 
     def _on_write(self, checkpoint: str, write: OutputWrite) -> None:
         for callback in self._writes:
@@ -257,25 +280,37 @@ class DemoPlantRun:
         self.sim.run_line()
         self.notes.add(f"line started: {self.plan.units} units at {self.plan.rate_per_s:g}/s")
         kill = asyncio.create_task(self.killer.run(), name="agent kill")
+        during = [
+            asyncio.create_task(d.during_line(), name=f"{d.checkpoint} during the line")
+            for d in self.drivers
+        ]
         try:
             # The last unit's output comes a read window and a pulse after its arrival.
             end_s = self.plan.end_s + 0.6
             while self.clock.now_s() < end_s or self.clock.paused:
                 self._check_agents()
-                if kill.done():
-                    kill.result()
+                for task in (kill, *during):
+                    if task.done():
+                        task.result()
                 await asyncio.sleep(0.1)
             if not kill.done():
                 self.notes.add("the unit the agent kill waited for never got its output")
                 kill.cancel()
             else:
                 kill.result()
+            for task in during:
+                if not task.done():
+                    self.notes.add(f"{task.get_name()}: did not finish with the line")
         finally:
-            if not kill.done():
-                kill.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await kill
+            for task in (kill, *during):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         self.notes.add("the last unit left the line")
+        for driver in self.drivers:
+            self.stage = f"finishing at {driver.checkpoint}"
+            await driver.after_line()
 
     def _check_agents(self) -> None:
         killed = self.killer.injection.checkpoint if self.killer and self.killer.injection else None

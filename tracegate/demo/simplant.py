@@ -41,6 +41,9 @@ class SimStation:
     """The line as this checkpoint sees it (None: not a unit checkpoint)."""
     plc: SimPlc | None = None
     scanners: dict[str, SimScanner] = field(default_factory=dict)
+    station_writes: list[OutputWrite] = field(default_factory=list)
+    """Outputs written for station scans (a reel loaded), not for the unit then at the
+    photo-eye: left out of the units' outcomes."""
 
     @property
     def name(self) -> str:
@@ -51,7 +54,26 @@ class SimStation:
         unit that passed the photo-eye."""
         if self.plc is None or self.line is None:
             return {}
-        return {u.index: self.plc.unit_history(u.index).outcome for u in self.line.seen_units()}
+        found = {}
+        excluded = {id(w) for w in self.station_writes}
+        for unit in self.line.seen_units():
+            writes = [
+                w
+                for w in self.plc.unit_history(unit.index).writes
+                if w.value and id(w) not in excluded
+            ]
+            passed = any(w.name == "pass" for w in writes)
+            rejected = any(w.name == "reject" for w in writes)
+            found[unit.index] = (
+                "both"
+                if passed and rejected
+                else "pass"
+                if passed
+                else "reject"
+                if rejected
+                else "none"
+            )
+        return found
 
 
 class SimPlant:
@@ -81,9 +103,11 @@ class SimPlant:
             line = self.plan.line_for(cp.id) if cp.id in stage_ids else None
             station = SimStation(checkpoint=cp, line=line)
             self.stations[cp.id] = station
-            if cp.plc is not None and line is not None:
+            if cp.plc is not None:
+                # A station without units of its own (the dock door) still has a PLC for
+                # its stack light; it follows the first checkpoint's line.
                 station.plc = SimPlc(
-                    line=line,
+                    line=line or self.plan.line_for(self.plan.stages[0].checkpoint),
                     clock=self.clock,
                     port=self.plant.plc_ports[cp.id],
                     layout=SimPlcLayout.from_config(cp.plc, cp.interlock),

@@ -13,6 +13,7 @@ from tracegate.demo.checks import check_faults
 from tracegate.demo.cloud_view import device_events, known_units
 from tracegate.demo.reconcile import Reconciled, decisions, describe, reconcile
 from tracegate.demo.report import DemoReport, Timings
+from tracegate.demo.stations.materials import DemoMaterials
 
 if TYPE_CHECKING:
     from tracegate.demo.run import DemoPlantRun
@@ -32,6 +33,7 @@ async def collect_report(
     outcomes = {s.checkpoint: sim.stations[s.checkpoint].outcomes() for s in plan.stages}
     devices = {cp.id: cp.device_id for cp in plant.config.checkpoints}
     events = await device_events(run.database_url, devices.values())
+    run.cloud_events = {cp: events[device] for cp, device in devices.items()}
     recorded = {cp: decisions(events[device]) for cp, device in devices.items()}
     reconciled = {
         s.checkpoint: reconcile(
@@ -54,6 +56,7 @@ async def collect_report(
         if trace_unit is not None and history is not None
         else None
     )
+    station_checks = [check for driver in run.drivers for check in await driver.checks()]
     scope, title = _recall_scope(run)
     impact = await api.post("/api/recalls/preview", scope)
     audit = await api.get("/api/audit/verify")
@@ -75,6 +78,7 @@ async def collect_report(
         recorded=recorded,
         reconciled=reconciled,
         faults=faults,
+        station_checks=tuple(station_checks),
         kill=kill,
         produced=produced,
         known=frozenset(histories),
@@ -112,10 +116,17 @@ def _clean_unit(run: DemoPlantRun) -> tuple[str, str] | None:
 
 
 def _recall_scope(run: DemoPlantRun) -> tuple[dict[str, Any], str]:
-    """The production lot: a recall of it covers every unit the work order made (the
-    component lots' recall comes with the assembly role's genealogy)."""
+    """The first tubing lot when assembly recorded what went into the kits (the kits built
+    before the reel change), else the production lot (every kit of the work order)."""
     seeded = run.seeded
     assert seeded is not None
+    materials = run.context.facts.get("materials")
+    if isinstance(materials, DemoMaterials) and any(d.role == "assembly" for d in run.drivers):
+        lot = materials.tubing_first
+        return (
+            {"lots": [{"di": lot.di, "lots": [lot.lot]}]},
+            f"component lot {lot.lot} (tubing {lot.di})",
+        )
     scope = {"lots": [{"di": seeded.product_di, "lots": [seeded.lot]}]}
     return scope, f"production lot {seeded.lot} of {seeded.product_di}"
 
@@ -138,6 +149,9 @@ def render_report(report: DemoReport, console: Console) -> None:
         )
     console.print(_checkpoint_table(report))
     console.print(_fault_table(report))
+    for check in report.station_checks:
+        mark = "[green]ok[/]" if check.ok else "[red]NOT OK[/]"
+        console.print(f"{check.name}: {check.detail}  {mark}")
     _print_trace(report, console)
     _print_impact(report, console)
     audit = report.audit
