@@ -35,7 +35,7 @@ from protocols.topics import event_filter, shared_subscription
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Received:
     packet_id: int
     connection: int

@@ -96,9 +96,10 @@ class MqttProtocolError(ValueError):
     """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Publish:
-    """A message delivered to the subscription."""
+    """A message delivered to the subscription (not frozen: one per message, and a frozen
+    dataclass costs four times as much to build)."""
 
     topic: str
     """The topic; bytes that are not UTF-8 come as their `repr` (dead-lettered later)."""

@@ -51,9 +51,9 @@ class IngestOptions:
     accept_unknown_devices: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
-    """What became of one incoming payload."""
+    """What became of one incoming payload (not frozen: one per event, see `Incoming`)."""
 
     status: OutcomeStatus
     event_id: uuid.UUID | None = None
@@ -180,14 +180,26 @@ class EventIngestService:
                 else:
                     fresh[item.event.event_id] = (index, item, binding)
             inserted = await _insert_events(session, [item for _, item, _ in fresh.values()])
-            for event_id, (index, _, _) in fresh.items():
-                status: OutcomeStatus = "stored" if event_id in inserted else "duplicate"
-                outcomes[index] = Outcome(status, event_id)
-            new = [fresh[event_id] for event_id in fresh if event_id in inserted]
-            # Locked after the insert, so batches of one worker insert side by side and
-            # only queue here. Under READ COMMITTED each statement after the lock sees
-            # the events a batch that held it before has committed, which the seq-reuse
-            # check relies on.
+            if isinstance(inserted, _AllInserted):
+                new = list(fresh.values())
+                for event_id, (index, _, _) in fresh.items():
+                    outcomes[index] = Outcome("stored", event_id)
+            else:
+                new = [fresh[event_id] for event_id in fresh if event_id in inserted]
+                for event_id, (index, _, _) in fresh.items():
+                    status: OutcomeStatus = "stored" if event_id in inserted else "duplicate"
+                    outcomes[index] = Outcome(status, event_id)
+            await materialise(
+                session, [NewEvent(item.event, binding.checkpoint_id) for _, item, binding in new]
+            )
+            await mark_seen(session, self._last_seen_to_write(new))
+            refused.sort(key=lambda pair: pair[0])
+            await self._dead_letter(session, [r for _, r in refused])
+            # The devices' rows are locked last, just before the commit: batches of one
+            # worker (and of several) insert and materialise side by side and queue only
+            # here, for as short as possible. Under READ COMMITTED each statement after the
+            # lock sees the events a batch that held it before has committed, which the
+            # seq-reuse check relies on.
             maxima = await lock_devices(session, [item.event.device_id for _, item, _ in new], now)
             sequences = await record_sequences(
                 session,
@@ -202,12 +214,6 @@ class EventIngestService:
                     .where(events.c.event_id.in_(sequences.reused))
                     .values(seq_reused=True)
                 )
-            await materialise(
-                session, [NewEvent(item.event, binding.checkpoint_id) for _, item, binding in new]
-            )
-            await mark_seen(session, self._last_seen_to_write(new))
-            refused.sort(key=lambda pair: pair[0])
-            await self._dead_letter(session, [r for _, r in refused])
         for index, refusal in refused:
             outcomes[index] = Outcome("refused", None, refusal.code, refusal.reason)
         order = sorted([i for i, _ in plan.checked] + [i for i, _ in plan.refused])
@@ -244,8 +250,14 @@ class EventIngestService:
         for index, item in checked:
             event = item.event
             binding = bindings.get(event.device_id)
-            named = f"{event.site}/{event.line}/{event.checkpoint}"
-            if binding is None:
+            if (
+                binding is not None
+                and binding.checkpoint == event.checkpoint
+                and binding.line == event.line
+                and binding.site == event.site
+            ):
+                accepted.append((index, item, binding))
+            elif binding is None:
                 refused.append(
                     (
                         index,
@@ -257,7 +269,8 @@ class EventIngestService:
                         ),
                     )
                 )
-            elif binding.path != named:
+            else:
+                named = f"{event.site}/{event.line}/{event.checkpoint}"
                 refused.append(
                     (
                         index,
@@ -269,8 +282,6 @@ class EventIngestService:
                         ),
                     )
                 )
-            else:
-                accepted.append((index, item, binding))
         return accepted
 
     async def _dead_letter(self, session: AsyncSession, refused: list[Refused]) -> None:
@@ -341,20 +352,34 @@ def _event_row(item: Checked) -> tuple[Any, ...]:
     )
 
 
-async def _insert_events(session: AsyncSession, items: list[Checked]) -> set[uuid.UUID]:
-    """Insert the events not stored yet; returns the ids this call inserted."""
+class _AllInserted:
+    """Every event given was inserted (the common case: no set of ids to build and probe)."""
+
+
+_ALL = _AllInserted()
+
+
+async def _insert_events(
+    session: AsyncSession, items: list[Checked]
+) -> set[uuid.UUID] | _AllInserted:
+    """Insert the events not stored yet; returns the ids this call inserted, or `_ALL`."""
     if not items:
-        return set()
+        return _ALL
     rows = [_event_row(item) for item in sorted(items, key=lambda c: c.event.event_id)]
     if is_postgres(session):
         driver = await bulk.stage(session, "events_stage", "(LIKE events)", _EVENT_COLUMNS, rows)
-        return {row[0] for row in await driver.fetch(_PG_INSERT_EVENTS)}
+        returned = await driver.fetch(_PG_INSERT_EVENTS)
+        if len(returned) == len(rows):
+            return _ALL
+        # asyncpg's own UUID type: compared as text, not against uuid.UUID one by one.
+        return {uuid.UUID(str(row[0])) for row in returned}
     events = Base.metadata.tables["events"]
     result = await session.execute(
         insert_for(session, events).on_conflict_do_nothing().returning(events.c.event_id),
         [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows],
     )
-    return set(result.scalars().all())
+    ids = set(result.scalars().all())
+    return _ALL if len(ids) == len(rows) else ids
 
 
 _TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03")

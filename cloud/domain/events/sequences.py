@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db import bulk
 from cloud.db.base import Base
 from cloud.db.dialect import insert_for, is_postgres
 from cloud.domain.events.models import DeviceSequence, Event, SeqGap
@@ -63,6 +64,19 @@ class SequenceOutcome:
     reused: list[uuid.UUID] = field(default_factory=list)
 
 
+_PG_LOCK_DEVICES = """
+INSERT INTO device_sequences (device_id, max_seq, updated_at)
+SELECT device_id, 0, $2 FROM unnest($1::text[]) AS device_id ORDER BY device_id
+ON CONFLICT (device_id) DO UPDATE SET device_id = EXCLUDED.device_id
+RETURNING device_id, max_seq
+"""
+_PG_ADVANCE = """
+UPDATE device_sequences AS s SET max_seq = a.max_seq, updated_at = $3
+FROM unnest($1::text[], $2::bigint[]) AS a(device_id, max_seq)
+WHERE s.device_id = a.device_id
+"""
+
+
 async def lock_devices(
     session: AsyncSession, device_ids: Sequence[str], now: datetime
 ) -> dict[str, int]:
@@ -77,15 +91,9 @@ async def lock_devices(
         return {}
     if is_postgres(session):
         # One round trip: the no-op update takes each row's lock, in device order, and
-        # returns its current maximum (a new device starts at 0).
-        table = Base.metadata.tables["device_sequences"]
-        stmt = insert_for(session, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["device_id"], set_={"device_id": stmt.excluded.device_id}
-        ).returning(table.c.device_id, table.c.max_seq)
-        found = await session.execute(
-            stmt, [{"device_id": d, "max_seq": 0, "updated_at": now} for d in ordered]
-        )
+        # returns its current maximum (a new device starts at 0). Raw asyncpg: building
+        # the SQLAlchemy statement cost more than running it, once per batch.
+        found = await bulk.fetch(session, _PG_LOCK_DEVICES, ordered, now)
         return {device_id: max_seq for device_id, max_seq in found}
     await session.execute(
         insert_for(session, DeviceSequence).on_conflict_do_nothing(),
@@ -134,9 +142,18 @@ async def record_sequences(
         if step.max_seq != maxima[device_id]:
             advanced.append({"device": device_id, "max_seq": step.max_seq, "updated_at": now})
         if step.late:
-            late_ids = [event_id for seq, event_id in entries if seq in set(step.late)]
-            await _fill_gaps(session, device_id, entries, late_ids, now, outcome)
-    if advanced:
+            late_seqs = set(step.late)
+            late = sorted((seq, event_id) for seq, event_id in entries if seq in late_seqs)
+            await _fill_gaps(session, device_id, late, now, outcome)
+    if advanced and is_postgres(session):
+        await bulk.fetch(
+            session,
+            _PG_ADVANCE,
+            [row["device"] for row in advanced],
+            [row["max_seq"] for row in advanced],
+            now,
+        )
+    elif advanced:
         table = Base.metadata.tables["device_sequences"]
         # One executemany for every device of the batch (rows already locked, in order).
         await session.execute(
@@ -154,12 +171,11 @@ async def record_sequences(
 async def _fill_gaps(
     session: AsyncSession,
     device_id: str,
-    entries: list[tuple[int, uuid.UUID]],
-    late_ids: list[uuid.UUID],
+    late: list[tuple[int, uuid.UUID]],
     now: datetime,
     outcome: SequenceOutcome,
 ) -> None:
-    late = sorted((seq, event_id) for seq, event_id in entries if event_id in set(late_ids))
+    """`late`: (seq, event_id) at or below the device's maximum, in seq order."""
     seqs = sorted({seq for seq, _ in late})
     gaps = (
         await session.scalars(

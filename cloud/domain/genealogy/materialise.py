@@ -21,6 +21,7 @@ from cloud.db import bulk
 from cloud.db.base import Base
 from cloud.db.dialect import is_postgres
 from cloud.domain.genealogy import current, lineage
+from cloud.domain.genealogy.models import unit_ident
 from cloud.domain.genealogy.things import Resolved, Sightings, UnitKey, UnitSighting, resolve
 from cloud.domain.shipments.models import Shipment
 from protocols.events import (
@@ -53,10 +54,26 @@ def _sighting(ref: UnitRef, at: datetime, **more: Any) -> UnitSighting:
     return UnitSighting(di=ref.di, serial=ref.serial, lot=ref.lot, seen_at=at, **more)
 
 
+_UNIT_EVENT_COLUMNS = ("unit_id", "event_id", "kind", "role", "occurred_at", "checkpoint_id")
+_MEASUREMENT_COLUMNS = (
+    "unit_id",
+    "checkpoint_id",
+    "parameter",
+    "value",
+    "uom",
+    "low",
+    "high",
+    "age_ms",
+    "measured_at",
+    "event_id",
+)
+
+
 @dataclass(slots=True)
 class _Rows:
-    unit_events: dict[tuple[int, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
-    measurements: list[dict[str, Any]] = field(default_factory=list)
+    # Tuples in the column orders above: several rows per event, built by the thousand.
+    unit_events: dict[tuple[int, uuid.UUID], tuple[Any, ...]] = field(default_factory=dict)
+    measurements: list[tuple[Any, ...]] = field(default_factory=list)
     holds: list[dict[str, Any]] = field(default_factory=list)
     edges: list[dict[str, Any]] = field(default_factory=list)
     moved_units: set[int] = field(default_factory=set)
@@ -64,17 +81,16 @@ class _Rows:
 
     def unit_event(self, unit_id: int, item: NewEvent, role: str) -> None:
         event = item.event
-        self.unit_events.setdefault(
-            (unit_id, event.event_id),
-            {
-                "unit_id": unit_id,
-                "event_id": event.event_id,
-                "kind": event.kind,
-                "role": role,
-                "occurred_at": event.occurred_at,
-                "checkpoint_id": item.checkpoint_id,
-            },
-        )
+        key = (unit_id, event.event_id)
+        if key not in self.unit_events:
+            self.unit_events[key] = (
+                unit_id,
+                event.event_id,
+                event.kind,
+                role,
+                event.occurred_at,
+                item.checkpoint_id,
+            )
 
 
 async def materialise(session: AsyncSession, items: Sequence[NewEvent]) -> None:
@@ -87,8 +103,8 @@ async def materialise(session: AsyncSession, items: Sequence[NewEvent]) -> None:
     rows = _Rows()
     for item in ordered:
         await _apply(session, item, resolved, rows)
-    await _append(session, "unit_events", list(rows.unit_events.values()))
-    await _append(session, "measurements", rows.measurements)
+    await _append(session, "unit_events", _UNIT_EVENT_COLUMNS, list(rows.unit_events.values()))
+    await _append(session, "measurements", _MEASUREMENT_COLUMNS, rows.measurements)
     if rows.holds:
         await session.execute(insert(_table("holds")), rows.holds)
     if rows.edges:
@@ -99,15 +115,18 @@ async def materialise(session: AsyncSession, items: Sequence[NewEvent]) -> None:
     await current.place(session, rows.moved_units)
 
 
-async def _append(session: AsyncSession, table: str, rows: list[dict[str, Any]]) -> None:
+async def _append(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
     """Rows that cannot conflict (they belong to events inserted in this transaction)."""
     if not rows:
         return
     if is_postgres(session):
-        columns = list(rows[0])
-        await bulk.copy_rows(session, table, columns, [tuple(row.values()) for row in rows])
+        await bulk.copy_rows(session, table, columns, rows)
     else:
-        await session.execute(insert(_table(table)), rows)
+        await session.execute(
+            insert(_table(table)), [dict(zip(columns, row, strict=True)) for row in rows]
+        )
 
 
 def _collect(item: NewEvent, s: Sightings) -> None:
@@ -233,29 +252,28 @@ def _apply_inspected(item: NewEvent, event: UnitInspected, r: Resolved, rows: _R
     udi = event.udi
     if udi is None or not (udi.serial or udi.lot):
         return  # an unidentified unit: the event is kept, there is no unit to attach it to
-    unit_id = r.units[
-        UnitSighting(di=udi.di, serial=udi.serial, lot=udi.lot, seen_at=event.occurred_at).key
-    ]
+    unit_id = r.units[(udi.di, unit_ident(serial=udi.serial, lot=udi.lot))]
     rows.unit_event(unit_id, item, "subject")
     seen: set[str] = set()
+    at = event.occurred_at
     for sample in event.parameters:
         # A parameter named twice keeps its first value (the key is unit, event, parameter).
         if sample.value is None or sample.name in seen:
             continue
         seen.add(sample.name)
         rows.measurements.append(
-            {
-                "unit_id": unit_id,
-                "checkpoint_id": item.checkpoint_id,
-                "parameter": sample.name,
-                "value": sample.value,
-                "uom": sample.unit,
-                "low": sample.lo,
-                "high": sample.hi,
-                "age_ms": sample.age_ms,
-                "measured_at": event.occurred_at - timedelta(milliseconds=sample.age_ms),
-                "event_id": event.event_id,
-            }
+            (
+                unit_id,
+                item.checkpoint_id,
+                sample.name,
+                sample.value,
+                sample.unit,
+                sample.lo,
+                sample.hi,
+                sample.age_ms,
+                at - timedelta(milliseconds=sample.age_ms),
+                event.event_id,
+            )
         )
     if event.decision == "hold":
         rows.holds.append(
