@@ -322,15 +322,29 @@ class DemoPlantRun:
             tail = agent.process.tail() if agent.process is not None else ""
             raise DemoError(f"the agent of {name} stopped unexpectedly; its log ends:\n{tail}")
 
-    async def settle(self, *, timeout_s: float = 90.0) -> None:
-        """Wait until every outbox is empty and the cloud stores every event of every agent."""
+    async def cloud_events_of(self, checkpoint: str, *, timeout_s: float = 30.0) -> list[Event]:
+        """Every event of `checkpoint`'s agent, once the cloud has stored all it committed."""
+        from tracegate.demo.cloud_view import device_events
+
+        agent = self.agents[checkpoint]
+        await self.settle(timeout_s=timeout_s, only=[agent])
+        device = agent.checkpoint.device_id
+        return (await device_events(self.database_url, [device]))[device]
+
+    async def settle(
+        self, *, timeout_s: float = 90.0, only: list[AgentProcess] | None = None
+    ) -> None:
+        """Wait until every outbox is empty and the cloud stores every event of every agent
+        (or of the agents `only`)."""
         from tracegate.demo.cloud_view import device_counts
 
-        self.stage = "waiting for the cloud to have every event"
+        if only is None:
+            self.stage = "waiting for the cloud to have every event"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        agents = list(self.agents.values()) if only is None else only
         while True:
-            boxes = {a.checkpoint.device_id: a.outbox() for a in self.agents.values()}
+            boxes = {a.checkpoint.device_id: a.outbox() for a in agents}
             counts = await device_counts(self.database_url)
             behind = {
                 device: (box.last_seq if box else None, counts.get(device, 0))

@@ -14,11 +14,17 @@ DriverFactory = Callable[[str, StationContext], StationDriver]
 
 def _drivers() -> dict[str, DriverFactory]:
     from tracegate.demo.stations.assembly import AssemblyDriver
+    from tracegate.demo.stations.packing import PackingDriver
     from tracegate.demo.stations.receipt import GoodsReceiptDriver
+    from tracegate.demo.stations.returns import ReturnsDriver
+    from tracegate.demo.stations.shipping import ShippingDriver
 
     return {
         "goods_receipt": GoodsReceiptDriver,
         "assembly": AssemblyDriver,
+        "packing": PackingDriver,
+        "shipping": ShippingDriver,
+        "returns": ReturnsDriver,
     }
 
 
