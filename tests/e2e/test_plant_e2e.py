@@ -19,9 +19,23 @@ import httpx
 import pytest
 from e2e_helpers import children_in
 
+from edge.sim.units import SimLine
 from protocols.codec import decode_event
-from protocols.events import UnitInspected
+from protocols.events import (
+    ContainerShipped,
+    Event,
+    LotReceived,
+    UnitAssembled,
+    UnitInspected,
+    UnitPacked,
+    UnitReceived,
+)
+from protocols.parts import ContainerRef, LotQuantity, UnitRef
 from tracegate.demo import DemoOptions, DemoPlantRun, DemoReport
+from tracegate.demo.stations.assembly import AssemblyDriver
+from tracegate.demo.stations.materials import CONNECTOR, TUBING, DemoMaterials
+from tracegate.demo.stations.returns import RMA
+from tracegate.demo.stations.shipping import SHIPMENT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.timeout(300)]
 
@@ -56,13 +70,13 @@ def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def _cloud_decisions(payloads: list[str]) -> dict[str, list[tuple[Key, str]]]:
-    """checkpoint -> (unit key, final decision) of each unit decision in seq order,
-    corrections applied."""
+def _cloud_decisions(payloads: list[str]) -> dict[str, list[tuple[Key, str, tuple[str, ...]]]]:
+    """checkpoint -> (unit key, final decision, its reasons) of each unit decision in seq
+    order, corrections applied."""
     events = sorted((decode_event(p) for p in payloads), key=lambda e: e.seq)
     inspected = [e for e in events if isinstance(e, UnitInspected)]
     final = {e.corrects: e for e in inspected if e.corrects is not None}
-    found: dict[str, list[tuple[Key, str]]] = {}
+    found: dict[str, list[tuple[Key, str, tuple[str, ...]]]] = {}
     for event in inspected:
         if event.corrects is not None:
             continue
@@ -70,8 +84,27 @@ def _cloud_decisions(payloads: list[str]) -> dict[str, list[tuple[Key, str]]]:
         while last.event_id in final:
             last = final[last.event_id]
         key = None if event.udi is None else (event.udi.di, event.udi.serial)
-        found.setdefault(event.checkpoint, []).append((key, last.decision))
+        codes = tuple(r.code for r in last.reasons)
+        found.setdefault(event.checkpoint, []).append((key, last.decision, codes))
     return found
+
+
+def _key(line: SimLine, index: int) -> Key:
+    unit = line.unit(index)
+    return None if unit.reader_text is None else (unit.udi.di, unit.udi.serial)
+
+
+def _pairing(expected: list[tuple[Key, str]], recorded: list[tuple[Key, str]]) -> list[str]:
+    """Where the n-th PLC decision and the n-th cloud record disagree (a hold recorded
+    without a UDI agrees with any held unit)."""
+    problems = [
+        f"#{n}: PLC {want}, cloud {got}"
+        for n, (want, got) in enumerate(zip(expected, recorded, strict=False))
+        if want[1] != got[1] or (want[0] != got[0] and not (got[0] is None and got[1] == "hold"))
+    ]
+    if len(expected) != len(recorded):
+        problems.append(f"{len(expected)} PLC decisions, {len(recorded)} cloud records")
+    return problems
 
 
 def _holds(payloads: list[str], checkpoint: str) -> list[tuple[Key, tuple[str, ...]]]:
@@ -105,9 +138,10 @@ async def test_the_plant_end_to_end(tmp_path: Path, mosquitto_url: str, postgres
             )
             api.headers["Authorization"] = f"Bearer {login.json()['token']}"
             await _assert_trace_recall_audit(api, report, _dsn(postgres_url))
-    dsn = _dsn(postgres_url)
-    events = await _rows(dsn, "SELECT device_id, seq, checkpoint, payload FROM events")
-    payloads = [r["payload"] for r in events]
+            dsn = _dsn(postgres_url)
+            events = await _rows(dsn, "SELECT device_id, seq, checkpoint, payload FROM events")
+            payloads = [r["payload"] for r in events]
+            await _assert_materials_containers_shipment_return(api, demo, report, payloads)
     plan = report.plan
     line = plan.line_for(plan.stages[0].checkpoint)
 
@@ -118,24 +152,25 @@ async def test_the_plant_end_to_end(tmp_path: Path, mosquitto_url: str, postgres
 
     # ... and at each checkpoint, unit after unit, what the PLC was told is what the cloud
     # recorded: the same decision, for the same UDI (or held unread, a camera or scanner
-    # that missed the deadline on a loaded host).
+    # that missed the deadline on a loaded host). A read that came after its unit's window
+    # is held again on its own ("no_trigger"): allowed, as a hold of a unit the PLC rejected.
     cloud = _cloud_decisions(payloads)
     for stage in plan.stages:
         stage_line = plan.line_for(stage.checkpoint)
         told = sorted(report.outcomes[stage.checkpoint].items())
         assert len(told) == sum(1 for _ in stage_line.seen_units())
+        assert {outcome for _, outcome in told} <= {"pass", "reject"}, stage.checkpoint
+        expected = [
+            (_key(stage_line, i), "pass" if outcome == "pass" else "hold") for i, outcome in told
+        ]
         recorded = cloud.get(stage.checkpoint, [])
-        assert len(recorded) == len(told), stage.checkpoint
-        for (index, outcome), (key, decision) in zip(told, recorded, strict=True):
-            assert outcome in ("pass", "reject"), (stage.checkpoint, index, outcome)
-            unit = stage_line.unit(index)
-            expected = None if unit.reader_text is None else (unit.udi.di, unit.udi.serial)
-            assert decision == ("pass" if outcome == "pass" else "hold"), (stage.checkpoint, index)
-            assert key == expected or (key is None and decision == "hold"), (
-                stage.checkpoint,
-                index,
-                key,
-            )
+        problems = _pairing(expected, [(k, d) for k, d, _ in recorded])
+        if problems:
+            rejected = {key for key, decision in expected if decision == "hold"}
+            late = [(k, d) for k, d, codes in recorded if "no_trigger" in codes]
+            assert all(d == "hold" and k in rejected for k, d in late), (stage.checkpoint, late)
+            rest = [(k, d) for k, d, codes in recorded if "no_trigger" not in codes]
+            assert late and not _pairing(expected, rest), (stage.checkpoint, problems)
 
     # Each injected fault: held where planned, for the reason planned, rejected by the PLC,
     # and gone from the line after it.
@@ -216,3 +251,82 @@ async def _assert_trace_recall_audit(api: httpx.AsyncClient, report: DemoReport,
     (total,) = await _rows(dsn, "SELECT count(*) AS n FROM events")
     assert audit["ok"], audit
     assert audit["events"] == total["n"]
+
+
+def _by_checkpoint(payloads: list[str]) -> dict[str, list[Event]]:
+    found: dict[str, list[Event]] = {}
+    for event in sorted((decode_event(p) for p in payloads), key=lambda e: e.seq):
+        found.setdefault(event.checkpoint, []).append(event)
+    return found
+
+
+async def _assert_materials_containers_shipment_return(
+    api: httpx.AsyncClient, demo: DemoPlantRun, report: DemoReport, payloads: list[str]
+) -> None:
+    events = _by_checkpoint(payloads)
+    plan = report.plan
+    materials = DemoMaterials.make(seed=demo.options.seed)
+    # Goods receipt booked the three supplier lots in (quarantined, as the plant does).
+    received = [e for e in events["goods-receipt"] if isinstance(e, LotReceived)]
+    assert sorted((e.di, e.lot, e.inspection_state) for e in received) == sorted(
+        (lot.di, lot.lot, "quarantined") for lot in materials.received
+    )
+    # Every kit assembled records both components; the tubing lot changes exactly after
+    # the unit the reel ran out on.
+    (assembly,) = [d for d in demo.drivers if isinstance(d, AssemblyDriver)]
+    change = assembly.reel_change_after
+    assert change is not None
+    line = plan.line_for("assembly")
+    index_of = {line.serial_of(i): i for i in range(plan.units)}
+    built = [e for e in events["assembly"] if isinstance(e, UnitAssembled)]
+    identified = [e for e in events["assembly"] if isinstance(e, UnitInspected) and e.udi]
+    assert len(built) == len(identified)
+    first_lot_kits = set()
+    for event in built:
+        lots = {c.di: c.lot for c in event.components if isinstance(c, LotQuantity)}
+        index = index_of[event.parent.serial or ""]
+        tubing = materials.tubing_first if index <= change else materials.tubing_second
+        assert lots == {TUBING: tubing.lot, CONNECTOR: materials.connector.lot}, index
+        if index <= change:
+            first_lot_kits.add((event.parent.di, event.parent.serial))
+    # A recall of the first tubing lot: exactly the kits built from it.
+    scope = {"lots": [{"di": TUBING, "lots": [materials.tubing_first.lot]}]}
+    impact = (await api.post("/api/recalls/preview", json=scope)).json()
+    assert impact["unit_count"] == len(first_lot_kits)
+    # Packing: every unit the packer's PLC passed is in one case; the cases on the pallet.
+    packing_line = plan.line_for("packing")
+    passed = sorted(
+        (packing_line.unit(i).udi.di, packing_line.unit(i).udi.serial)
+        for i, outcome in report.outcomes["packing"].items()
+        if outcome == "pass"
+    )
+    packed = [e for e in events["packing"] if isinstance(e, UnitPacked)]
+    cases = {e.container: e.children for e in packed if isinstance(e.children[0], UnitRef)}
+    pallets = {e.container: e.children for e in packed if isinstance(e.children[0], ContainerRef)}
+    in_cases = sorted(
+        (c.di, c.serial) for kids in cases.values() for c in kids if isinstance(c, UnitRef)
+    )
+    assert in_cases == passed
+    assert all(len(kids) <= 10 for kids in cases.values())
+    assert len(pallets) == 1
+    (pallet,) = pallets
+    assert {c.sscc for c in pallets[pallet] if isinstance(c, ContainerRef)} == set(cases)
+    # Shipping: the pallet left on the shipment the cloud announced.
+    shipped = [e for e in events["shipping"] if isinstance(e, ContainerShipped)]
+    assert [(e.shipment_id, e.containers) for e in shipped] == [(SHIPMENT, (pallet,))]
+    shipment = (await api.get(f"/api/shipments/{SHIPMENT}")).json()
+    assert shipment["status"] == "shipped"
+    # Returns: one kit of the first case came back under the RMA, received and held.
+    returned = [e for e in events["returns"] if isinstance(e, UnitReceived)]
+    assert len(returned) == 1 and returned[0].rma == RMA
+    (item,) = returned[0].items
+    assert isinstance(item, UnitRef)
+    assert (item.di, item.serial) in {(c.di, c.serial) for c in next(iter(cases.values()))}
+    held = [
+        e
+        for e in events["returns"]
+        if isinstance(e, UnitInspected) and e.udi and e.udi.serial == item.serial
+    ]
+    assert [e.decision for e in held] == ["hold"]
+    unit_id = urllib.parse.quote(f"{item.di}:{item.serial}", safe="")
+    assert (await api.get(f"/api/units/{unit_id}")).json()["unit"]["status"] == "returned"

@@ -81,6 +81,9 @@ class Reconciled:
     unidentified_holds: int
     """Units held without a UDI although they carried a readable one (a reader too slow
     for the deadline on a loaded host): still recorded, still rejected."""
+    late_reads: int = 0
+    """Reads held on their own for lack of a photo-eye edge (the unit's read came after
+    its window): extra hold records of units the PLC rejected."""
 
     @property
     def ok(self) -> bool:
@@ -90,15 +93,54 @@ class Reconciled:
 MAX_MISMATCHES = 5
 
 
+LATE_READ = "no_trigger"
+"""A read that came with no photo-eye edge to belong to: held on its own (fail safe), as an
+extra record beside the unit's own decision (held unread when its read came too late)."""
+
+
 def reconcile(
     checkpoint: str, line: SimLine, outcomes: Mapping[int, str], recorded: Iterable[Recorded]
 ) -> Reconciled:
     """Unit by unit in line order: the n-th unit the PLC was told about is the n-th unit
     decision the cloud has from the checkpoint, with the same decision, and the same UDI
-    unless the checkpoint held it unidentified."""
+    unless the checkpoint held it unidentified.
+
+    A read held for lack of a photo-eye edge is the unit's late read, not a unit of its
+    own, when the records only line up without it; it must then be a hold of a unit the
+    PLC rejected."""
     told = sorted(outcomes.items())
     undecided = tuple(i for i, outcome in told if outcome not in ("pass", "reject"))
     cloud = sorted(recorded, key=lambda r: r.seq)
+    mismatches, unidentified = _pair(line, told, cloud)
+    late = [r for r in cloud if LATE_READ in r.reasons]
+    late_reads = 0
+    if mismatches and late:
+        rest = [r for r in cloud if LATE_READ not in r.reasons]
+        lenient, lenient_unidentified = _pair(line, told, rest)
+        rejected = {unit_key(line, i) for i, outcome in told if outcome == "reject"}
+        lenient += [
+            f"late read seq {r.seq} of {describe(r.key)}: the PLC did not reject that unit"
+            for r in late
+            if r.decision != "hold" or r.key not in rejected
+        ]
+        if not lenient:
+            mismatches, unidentified, late_reads = [], lenient_unidentified, len(late)
+    return Reconciled(
+        checkpoint=checkpoint,
+        decided=len(told) - len(undecided),
+        recorded=len(cloud) - late_reads,
+        mismatches=tuple(mismatches[:MAX_MISMATCHES]),
+        undecided=undecided,
+        unidentified_holds=unidentified,
+        late_reads=late_reads,
+    )
+
+
+def _pair(
+    line: SimLine, told: list[tuple[int, str]], cloud: list[Recorded]
+) -> tuple[list[str], int]:
+    """The mismatches of pairing `told` with `cloud` in order, and the units held
+    unidentified."""
     mismatches: list[str] = []
     unidentified = 0
     for (index, outcome), record in zip(told, cloud, strict=False):
@@ -121,14 +163,7 @@ def reconcile(
         mismatches.append(f"{len(told) - len(cloud)} unit decisions missing in the cloud")
     elif len(cloud) > len(told):
         mismatches.append(f"{len(cloud) - len(told)} unit decisions in the cloud the PLC never saw")
-    return Reconciled(
-        checkpoint=checkpoint,
-        decided=len(told) - len(undecided),
-        recorded=len(cloud),
-        mismatches=tuple(mismatches[:MAX_MISMATCHES]),
-        undecided=undecided,
-        unidentified_holds=unidentified,
-    )
+    return mismatches, unidentified
 
 
 def describe(key: UnitKey) -> str:

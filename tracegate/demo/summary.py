@@ -200,9 +200,12 @@ def _checkpoint_table(report: DemoReport) -> Table:
 def _match_cell(rec: Reconciled) -> str:
     if not rec.ok:
         return f"[red]no: {_mismatch(rec)}[/]"
+    notes = []
     if rec.unidentified_holds:
-        return f"[green]yes[/] ({rec.unidentified_holds} held unread by the deadline)"
-    return "[green]yes[/]"
+        notes.append(f"{rec.unidentified_holds} held unread by the deadline")
+    if rec.late_reads:
+        notes.append(f"{rec.late_reads} late reads held on their own")
+    return "[green]yes[/]" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _mismatch(rec: Reconciled) -> str:
