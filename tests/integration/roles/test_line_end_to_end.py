@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -102,13 +103,14 @@ parameter_limits: {enabled: false}
 
 def lines() -> dict[str, SimLine]:
     """The same units seen from each station: diverted units skip the stations after."""
-    slow = {"rate_per_s": 2.0, "units": UNITS}  # room for a reel change between two units
+    # 2 units a second: room for a reel change between two units.
+    slow = functools.partial(make_line, rate_per_s=2.0, units=UNITS)
     skip = {Fault.SKIPS_CHECKPOINT}
     return {
-        "assembly": make_line(**slow),
-        "sealing": make_line(**slow, faults={SEAL_FAULT: {Fault.SEAL_EXCURSION}}),
-        "final-inspection": make_line(**slow, faults={SEAL_FAULT: skip, NO_READ: {Fault.NO_READ}}),
-        "packing": make_line(**slow, faults={SEAL_FAULT: skip, NO_READ: skip}),
+        "assembly": slow(),
+        "sealing": slow(faults={SEAL_FAULT: {Fault.SEAL_EXCURSION}}),
+        "final-inspection": slow(faults={SEAL_FAULT: skip, NO_READ: {Fault.NO_READ}}),
+        "packing": slow(faults={SEAL_FAULT: skip, NO_READ: skip}),
     }
 
 

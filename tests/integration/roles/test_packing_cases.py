@@ -4,6 +4,7 @@ a pymodbus server, the unit reader a TCP scanner, the events come through Mosqui
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from containers_plant import (
     plant,
     serials,
     stations,
+    unpacked,
     work_order,
 )
 
@@ -122,7 +124,8 @@ async def test_an_open_case_survives_a_restart(
         assert run.agent.state is not None
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=2)
-        await run.wait_outcomes(2)
+        before = await run.wait_outcomes(2)
+    assert [(o.decision, o.reasons) for o in before] == [("pass", ())] * 2
     first_two = [station.serial(i) for i in (0, 1)]
     # The third unit comes after the agent restarted: the case it fills is the same one.
     third = make_line(units=1, serial_start=3)
@@ -133,3 +136,39 @@ async def test_an_open_case_survives_a_restart(
     assert outcome.decision == "pass"
     (case,) = packed(events)
     assert serials(case.children) == [*first_two, third.unit(0).udi.serial]
+
+
+async def test_a_unit_whose_pass_output_fails_is_taken_back_out_of_its_case(
+    plant: ContainersPlant, stations: MakeStation, tap: EventTap
+) -> None:
+    device = plant.device("packing")
+    station = await stations("packing", make_line(units=3))
+    section = "packing: {case_size: 2, sscc_source: generated}"
+    plant.checkpoint(station, role="packing", section=section, rules=RULES)
+    async with running(plant.config(), "packing", station.scanner, plc=True) as run:
+        assert run.agent.state is not None
+        await run.agent.state.apply(work_order(station.line))
+        clock = station.start_line()
+        follow = station.scanner.follow(station.line, clock=clock, read_delay_ms=15, units=3)
+        units = asyncio.create_task(follow)
+        await run.wait_outcomes(1)
+        # The pass output of unit 1 (the one that fills the case) does not take.
+        station.plc.force_output("pass", False)
+        await run.wait_outcomes(2)
+        station.plc.release_output("pass")
+        clock.resume()  # the agent stopped the line: the operator restarts it
+        await units
+        outcomes = await run.wait_outcomes(3)
+        events = await tap.wait_for(device, 3 + 1 + 1 + 1)
+        alarms = run.agent.alarms.counts
+    assert [(o.decision, o.corrected) for o in outcomes] == [
+        ("pass", False),
+        ("hold", True),
+        ("pass", False),
+    ]
+    (case,) = packed(events)
+    assert serials(case.children) == [station.serial(0), station.serial(1)]
+    (out,) = unpacked(events)
+    assert (out.container, serials(out.children)) == (case.container, [station.serial(1)])
+    assert out.reason is not None and out.reason.code == "held_after_packing"
+    assert alarms["held_after_packing"] == 1
