@@ -20,7 +20,7 @@ from cloud.domain.recall.schemas import (
     Excursion,
     RecallScope,
 )
-from cloud.domain.trace.expand import PlacedUnit, Seeds, units_from
+from cloud.domain.trace.expand import PlacedUnit, Seeds, plan_for_lists, units_from
 from cloud.domain.trace.identify import parse_unit_id
 from cloud.domain.trace.services import lot_seeds
 
@@ -116,6 +116,7 @@ async def _excursion_units(session: AsyncSession, e: Excursion) -> list[int]:
 async def affected_units(session: AsyncSession, scope: RecallScope) -> list[PlacedUnit]:
     """The end units the scope recalls (by unit id), each with its place and shipment."""
     check_scope(scope)
+    await plan_for_lists(session)
     criteria = await _seeds(session, scope)
     if scope.match == "any":
         union = Seeds(

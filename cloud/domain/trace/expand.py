@@ -189,8 +189,7 @@ async def units_from(
         "SELECT u.id, u.di, u.serial, u.lot, u.status, u.consumed, u.container_id "
         "FROM d JOIN units AS u ON u.id = d.id"
     )
-    if query.postgres:
-        await _plan_settings(session)
+    await plan_for_lists(session)
     fetched = await query.rows(sql)
     with collector_paused():
         # A unit reached from two seeds comes twice: the sort brings the copies together.
@@ -210,13 +209,24 @@ async def units_from(
     return units
 
 
-async def _plan_settings(session: AsyncSession) -> None:
-    # For this transaction only. A generic (prepared) plan would forget the list's length,
-    # so a custom plan is made; random_page_cost 1.1 instead of 4.0: the trace tables sit in
-    # memory, and at 4.0 the planner preferred a seq scan of all units to 1,000 index lookups
-    # (48 ms against 6 ms at 100,000 units, bench/trace.py), yet still hashes when the set is
-    # large; no parallel workers: starting them took 8 ms of a 9 ms excursion scope on this
-    # 2-core machine, and the index lookups these statements make gain nothing from them.
+_PLANNED = "trace.planned_transaction"
+
+
+async def plan_for_lists(session: AsyncSession) -> None:
+    """Plan the trace statements of this transaction for the lists they are given (PostgreSQL;
+    once per transaction, before the seeds are looked up, whose statements it also plans)."""
+    transaction = session.sync_session.get_transaction()
+    if not is_postgres(session) or (
+        transaction is not None and session.info.get(_PLANNED) is transaction
+    ):
+        return
+    # For this transaction only. A generic (prepared) plan would forget a list's length, or
+    # an excursion's limits (its scope would read the whole day's values instead of the few
+    # out of limits), so a custom plan is made; random_page_cost 1.1 instead of 4.0: the
+    # trace tables sit in memory, and at 4.0 the planner preferred a seq scan of all units to
+    # 1,000 index lookups (48 ms against 6 ms at 100,000 units, bench/trace.py), yet still
+    # hashes when the set is large; no parallel workers: starting them took 8 ms of a 9 ms
+    # excursion scope on this 2-core machine, and index lookups gain nothing from them.
     await session.execute(
         text(
             "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
@@ -224,6 +234,7 @@ async def _plan_settings(session: AsyncSession) -> None:
             "set_config('max_parallel_workers_per_gather', '0', true)"
         )
     )
+    session.info[_PLANNED] = session.sync_session.get_transaction()
 
 
 async def boxes(session: AsyncSession, container_ids: set[int]) -> dict[int, Box]:

@@ -18,7 +18,14 @@ from cloud.domain.holds.services import hold_number
 from cloud.domain.quality.models import NonconformanceHold
 from cloud.domain.signatures.models import Signature
 from cloud.domain.trace import sql
-from cloud.domain.trace.expand import Box, PlacedUnit, Seeds, placement_of, units_from
+from cloud.domain.trace.expand import (
+    Box,
+    PlacedUnit,
+    Seeds,
+    placement_of,
+    plan_for_lists,
+    units_from,
+)
 from cloud.domain.trace.gc_pause import collector_paused
 from cloud.domain.trace.identify import parse_unit_id
 from cloud.domain.trace.labels import instance_uri, udi_text
@@ -164,6 +171,7 @@ class TraceService:
     async def forward_from_lot(self, di: str, lot: str) -> ForwardTrace:
         """Every unit that contains the lot at any level (and the units of the lot itself)."""
         async with self.db.sessions() as session:
+            await plan_for_lists(session)
             seeds = await lot_seeds(session, di, [lot])
             units = await units_from(session, seeds, end_units_only=False)
         return _forward(f"lot {di}/{lot}", units)
