@@ -40,8 +40,8 @@ from tracegate.demo.stations.shipping import SHIPMENT
 pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.timeout(300)]
 
 UNITS = 60
-RATE_PER_S = 2.5
-"""400 ms between units: a hold sent as late as a checkpoint's decision deadline still
+RATE_PER_S = 2.0
+"""500 ms between units: a hold sent as late as a checkpoint's decision deadline still
 reaches the PLC while its unit is there, however loaded the machine."""
 
 EXPECTED_HOLDS = {

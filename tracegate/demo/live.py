@@ -70,11 +70,11 @@ class LiveView:
         self.agents = agents
         self.notes = notes
         self.stage_of = stage_of
-        self.tallies: dict[str, Tally] = {name: Tally() for name in agents}
+        self.tallies: dict[str, Tally] = {}
 
     def refresh(self) -> None:
         for name, agent in self.agents.items():
-            self.tallies[name].add(agent.status())
+            self.tallies.setdefault(name, Tally()).add(agent.status())
 
     def render(self) -> RenderableType:
         self.refresh()
@@ -87,13 +87,15 @@ class LiveView:
         else:
             now = self.clock.now_s()
             line = "STOPPED" if self.clock.paused else "running"
+            if now > self.plan.end_s:
+                line = "done"
             first = self.plan.line_for(self.plan.stages[0].checkpoint) if self.plan.stages else None
             entered = 0
             if first is not None and now >= first.first_arrival_s:
                 entered = min(
                     self.plan.units, int((now - first.first_arrival_s) * first.rate_per_s) + 1
                 )
-            line += f", line time {now:5.1f} s of {self.plan.end_s:.1f} s"
+            line += f", line time {min(now, self.plan.end_s):5.1f} s of {self.plan.end_s:.1f} s"
         text = Text()
         text.append("Tracegate demo", style="bold")
         text.append(
@@ -118,7 +120,7 @@ class LiveView:
                 justify="right" if column in ("seen", "passed", "held", "outbox") else "left",
             )
         for name, agent in self.agents.items():
-            tally = self.tallies[name]
+            tally = self.tallies.setdefault(name, Tally())
             status = agent.status()
             reasons = ", ".join(f"{code} {n}" for code, n in sorted(tally.reasons().items()))
             outbox = (

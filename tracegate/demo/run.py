@@ -229,7 +229,8 @@ class DemoPlantRun:
             clock=self.clock.path,
             logs=self.workdir / "logs",
         )
-        self.agents = {cp.id: AgentProcess(cp, files) for cp in plant.config.checkpoints}
+        # Filled in place: the live view holds this dict from the start.
+        self.agents.update({cp.id: AgentProcess(cp, files) for cp in plant.config.checkpoints})
         await asyncio.gather(*(agent.start() for agent in self.agents.values()))
         self.stage = "creating master data"
         self.seeded = await seed(
