@@ -32,16 +32,17 @@ def udi(unit: PlacedUnit) -> str:
 
 def udi_texts(units: Sequence[PlacedUnit]) -> list[str]:
     """`udi_text` of each unit, the GS1 form written inline (a recall lists 100,000 UDIs)."""
+    gtins: dict[str, bool] = {}
     out = []
     for u in units:
-        if is_gtin(u.di):
-            out.append(
-                f"(01){u.di}"
-                + (f"(10){u.lot}" if u.lot else "")
-                + (f"(21){u.serial}" if u.serial else "")
-            )
+        di, lot, serial = u.di, u.lot, u.serial
+        gtin = gtins.get(di)
+        if gtin is None:
+            gtin = gtins[di] = is_gtin(di)
+        if gtin and lot and serial:
+            out.append(f"(01){di}(10){lot}(21){serial}")
         else:
-            out.append(udi_text(u.di, serial=u.serial, lot=u.lot))
+            out.append(udi_text(di, serial=serial, lot=lot))
     return out
 
 

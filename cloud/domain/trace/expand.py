@@ -190,8 +190,8 @@ async def units_from(
         "FROM d JOIN units AS u ON u.id = d.id"
     )
     await plan_for_lists(session)
-    fetched = await query.rows(sql)
     with collector_paused():
+        fetched = await query.rows(sql)
         # A unit reached from two seeds comes twice: the sort brings the copies together.
         rows = sorted(fetched, key=itemgetter(0))
         container_ids = {row[6] for row in rows if row[6] is not None}
