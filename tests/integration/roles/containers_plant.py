@@ -32,6 +32,8 @@ from protocols.parts import ContainerRef, ParsedUdi, Party, Reason, UnitRef
 from protocols.topics import event_topic
 
 FAR_FUTURE_S = 1e6
+WAIT_S = 15.0
+"""How long to wait for events on the broker: generous, for a loaded machine."""
 COMPANY_PREFIX = "5391234"
 CLOSE_COIL = 8
 """The packer's close-case button: a coil the PLC program sets while it is pressed."""
@@ -132,7 +134,7 @@ class ContainersPlant:
         section: str = "",
         rules: str = "route_predecessor: {enabled: false}",
         predecessors: str = "",
-        window_ms: int = 60,
+        window_ms: int = 150,
         deadline_ms: int = 350,
         feeder: SimScanner | None = None,
         registers: str = "",
@@ -282,7 +284,7 @@ def publish(prefix: str, event: Event) -> None:
     single.single(topic, encode_event(event), qos=1, hostname="127.0.0.1", port=1883)
 
 
-async def until(condition: Callable[[], bool], *, timeout_s: float = 5.0) -> None:
+async def until(condition: Callable[[], bool], *, timeout_s: float = 15.0) -> None:
     """Wait until `condition()` holds (state another task or thread changes)."""
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110 - polled: the state has no event to wait on

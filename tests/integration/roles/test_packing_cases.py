@@ -14,6 +14,7 @@ from assembly_plant import EventTap, prefix, running, tap
 from containers_plant import (
     CLOSE_COIL,
     COMPANY_PREFIX,
+    WAIT_S,
     ContainersPlant,
     MakeStation,
     inspected,
@@ -58,7 +59,7 @@ async def test_cases_close_by_count_and_fill_a_pallet(
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=7)
         outcomes = await run.wait_outcomes(7)
-        events = await tap.wait_for(device, 7 + 3)
+        events = await tap.wait_for(device, 7 + 3, timeout_s=WAIT_S)
     assert [o.decision for o in outcomes] == ["pass"] * 7
     assert [station.plc.unit_history(i).outcome for i in range(7)] == ["pass"] * 7
 
@@ -98,12 +99,12 @@ async def test_a_short_case_closes_on_the_plc_signal(
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=5)
         await run.wait_outcomes(5)
-        events = await tap.wait_for(device, 5 + 1)
+        events = await tap.wait_for(device, 5 + 1, timeout_s=WAIT_S)
         assert len(packed(events)) == 1, "only the first case is full"
         await press_button("127.0.0.1", station.plc.port, coil=CLOSE_COIL)
         packer.close_case()
         # The short case is the pallet's second: the pallet is full too.
-        events = await tap.wait_for(device, 5 + 3)
+        events = await tap.wait_for(device, 5 + 3, timeout_s=WAIT_S)
     full, short, pallet = packed(events)
     assert serials(full.children) == [station.serial(i) for i in (0, 1, 2)]
     assert serials(short.children) == [station.serial(i) for i in (3, 4)]
@@ -132,7 +133,7 @@ async def test_an_open_case_survives_a_restart(
     async with running(config, "packing", station.scanner, plc=True) as run:
         await station.run_line(units=1, line=third)
         (outcome,) = await run.wait_outcomes(1)
-        events = await tap.wait_for(device, 3 + 1)
+        events = await tap.wait_for(device, 3 + 1, timeout_s=WAIT_S)
     assert outcome.decision == "pass"
     (case,) = packed(events)
     assert serials(case.children) == [*first_two, third.unit(0).udi.serial]
@@ -142,33 +143,33 @@ async def test_a_unit_whose_pass_output_fails_is_taken_back_out_of_its_case(
     plant: ContainersPlant, stations: MakeStation, tap: EventTap
 ) -> None:
     device = plant.device("packing")
-    station = await stations("packing", make_line(units=3))
-    section = "packing: {case_size: 2, sscc_source: generated}"
+    station = await stations("packing", make_line(units=2))
+    # One unit to a case: the first unit closes its case before its pass output fails.
+    section = "packing: {case_size: 1, sscc_source: generated}"
     plant.checkpoint(station, role="packing", section=section, rules=RULES)
     async with running(plant.config(), "packing", station.scanner, plc=True) as run:
-        assert run.agent.state is not None
+        assert run.agent.state is not None and run.agent.outbox is not None
         await run.agent.state.apply(work_order(station.line))
+        station.plc.force_output("pass", False)  # the pass output does not take
         clock = station.start_line()
-        follow = station.scanner.follow(station.line, clock=clock, read_delay_ms=15, units=3)
+        follow = station.scanner.follow(station.line, clock=clock, read_delay_ms=15, units=2)
         units = asyncio.create_task(follow)
-        await run.wait_outcomes(1)
-        # The pass output of unit 1 (the one that fills the case) does not take.
-        station.plc.force_output("pass", False)
-        await run.wait_outcomes(2)
+        await run.wait_outcomes(1, timeout_s=WAIT_S)
         station.plc.release_output("pass")
         clock.resume()  # the agent stopped the line: the operator restarts it
         await units
-        outcomes = await run.wait_outcomes(3)
-        events = await tap.wait_for(device, 3 + 1 + 1 + 1)
+        outcomes = await run.wait_outcomes(2, timeout_s=WAIT_S)
+        assert [(o.decision, o.reasons, o.corrected) for o in outcomes] == [
+            ("hold", ("interlock_unverified",), True),
+            ("pass", (), False),
+        ]
+        events = await tap.wait_for(device, run.agent.outbox.last_seq, timeout_s=WAIT_S)
         alarms = run.agent.alarms.counts
-    assert [(o.decision, o.corrected) for o in outcomes] == [
-        ("pass", False),
-        ("hold", True),
-        ("pass", False),
-    ]
-    (case,) = packed(events)
-    assert serials(case.children) == [station.serial(0), station.serial(1)]
+    first, second = packed(events)
+    assert serials(first.children) == [station.serial(0)]
+    assert serials(second.children) == [station.serial(1)]
     (out,) = unpacked(events)
-    assert (out.container, serials(out.children)) == (case.container, [station.serial(1)])
+    assert (out.container, serials(out.children)) == (first.container, [station.serial(0)])
     assert out.reason is not None and out.reason.code == "held_after_packing"
+    assert out.seq > first.seq
     assert alarms["held_after_packing"] == 1

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from assembly_plant import EventTap, prefix, running, tap
 from containers_plant import (
+    WAIT_S,
     ContainersPlant,
     MakeStation,
     inspected,
@@ -65,7 +66,7 @@ async def test_a_unit_taken_out_is_packed_again_into_another_case(
         await run.agent.state.apply(work_order(station.line))
         await station.run_line(units=6)
         await run.wait_outcomes(6)
-        case_a, case_b = packed(await tap.wait_for(device, 6 + 2))
+        case_a, case_b = packed(await tap.wait_for(device, 6 + 2, timeout_s=WAIT_S))
 
         code, output = await cli(
             "edge", "unpack", yaml, "-c", "packing", "--unit", f"{di}:{taken_out}",
@@ -80,18 +81,18 @@ async def test_a_unit_taken_out_is_packed_again_into_another_case(
         # Back from rework: unit 1 comes again, and unit 0 (never taken out) by mistake.
         await station.run_line(units=2, line=make_line(units=2))
         again = await run.wait_outcomes(8)
+        assert [(o.decision, o.reasons) for o in again[6:]] == [
+            ("hold", ("already_packed",)),
+            ("pass", ()),
+        ]
         code, output = await cli("edge", "close-case", yaml, "-c", "packing")
         assert code == 0, output
-        events = await tap.wait_for(device, 6 + 2 + 1 + 2 + 1)
+        events = await tap.wait_for(device, 6 + 2 + 1 + 2 + 1, timeout_s=WAIT_S)
 
     (out,) = unpacked(events)
     assert out.container == case_a.container
     assert serials(out.children) == [taken_out]
     assert out.reason == Reason(code="rework", text="Seal wrinkled: resealed at rework.")
-    assert [(o.decision, o.reasons) for o in again[6:]] == [
-        ("hold", ("already_packed",)),
-        ("pass", ()),
-    ]
     _, _, case_c = packed(events)
     assert serials(case_c.children) == [taken_out]
     assert case_c.container not in (case_a.container, case_b.container)
@@ -121,7 +122,7 @@ async def test_a_unit_held_at_final_inspection_is_not_packed(
         await until(lambda: route.counters.recorded >= 4)
         await station.run_line(units=4)
         outcomes = await run.wait_outcomes(4)
-        events = await tap.wait_for(device, 4 + 1)
+        events = await tap.wait_for(device, 4 + 1, timeout_s=WAIT_S)
     assert [(o.decision, o.reasons) for o in outcomes] == [
         ("pass", ()),
         ("pass", ()),

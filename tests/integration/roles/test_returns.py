@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from assembly_plant import EventTap, prefix, running, tap
 from containers_plant import (
     COMPANY_PREFIX,
+    WAIT_S,
     ContainersPlant,
     MakeStation,
     inspected,
@@ -87,7 +88,7 @@ async def test_returns_are_received_under_their_rma_and_held(
         await until(lambda: role.authorisation is None)
         await station.scanner.emit(line.unit(2).udi.text, symbology_id="]d2")
         await run.next_outcome()
-        events = await tap.wait_for(device, 2 + 2 + 1 + 1)
+        events = await tap.wait_for(device, 2 + 2 + 1 + 1, timeout_s=WAIT_S)
         alarms = run.agent.alarms.counts
 
     assert [(o.decision, o.reasons) for o in run.outcomes] == [

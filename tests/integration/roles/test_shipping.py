@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from assembly_plant import AgentRun, EventTap, prefix, running, tap
 from containers_plant import (
     COMPANY_PREFIX,
+    WAIT_S,
     ContainersPlant,
     MakeStation,
     Station,
@@ -123,7 +124,9 @@ async def dock(
             await packer.close_case(cause="the test")
             await packer.close_pallet(cause="the test")
             outbox = pack.agent.outbox
-            records = packed(await tap.wait_for(plant.device("packing"), outbox.last_seq))
+            records = packed(
+                await tap.wait_for(plant.device("packing"), outbox.last_seq, timeout_s=WAIT_S)
+            )
         found.pallets = [p for p in records if p.parent_container is None]
         found.cases = [c for c in records if c.parent_container is not None]
         await until(lambda: role.feed.counters.packing_records == len(records))
@@ -172,7 +175,7 @@ async def test_a_pallet_holding_a_held_unit_is_refused(
         assert await found.scan(ship, second) == ("pass", ())
         assert await found.scan(ship, second) == ("hold", ("already_shipped",))
         assert await found.scan(ship, on_second.container) == ("hold", ("already_shipped",))
-        (shipped,) = await tap.wait_for(plant.device("shipping"), 1)
+        (shipped,) = await tap.wait_for(plant.device("shipping"), 1, timeout_s=WAIT_S)
         texts = [r for o in ship.outcomes for r in o.reasons]
         alarms = dict(ship.agent.alarms.counts)
 
@@ -205,6 +208,6 @@ async def test_containers_not_on_the_shipment_or_never_packed_are_refused(
         assert code == 0, output
         assert await found.scan(ship, stranger) == ("hold", ("unknown_container",))
         assert await found.scan(ship, pallet) == ("pass", ())
-        (shipped,) = await tap.wait_for(plant.device("shipping"), 1)
+        (shipped,) = await tap.wait_for(plant.device("shipping"), 1, timeout_s=WAIT_S)
     assert isinstance(shipped, ContainerShipped)
     assert (shipped.shipment_id, shipped.containers) == ("SHP-3", (pallet,))
