@@ -54,6 +54,7 @@ from cloud.db.migrate import upgrade_database
 from cloud.domain.events.ingest import EventIngestService
 from cloud.domain.events.partitions import month_bounds, partition_name
 from cloud.domain.plant.services import PlantCheckpoint, PlantService
+from cloud.ingest.collector import settle_collector
 from cloud.ingest.consumer import IngestStats, MqttIngest
 from cloud.mqtt.client import connect_properties
 from cloud.runtime import ingest_options
@@ -560,6 +561,7 @@ async def steady_latency(
     )
     db = Database.connect(url)
     worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
+    settle_collector()  # as `tracegate cloud ingest` does
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     await worker.wait_subscribed(timeout_s=5)

@@ -99,9 +99,12 @@ def serve(
     import uvicorn
 
     from cloud.app import create_app
+    from cloud.ingest.collector import settle_collector
 
     settings = _settings(config, http_host=host, http_port=port, ingest_enabled=ingest)
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port)
+    app = create_app(settings)
+    settle_collector()  # POST /api/events and --ingest: see cloud/ingest/collector.py
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port)
 
 
 @cloud_app.command("ingest")
@@ -128,6 +131,7 @@ async def _ingest(settings: Settings) -> None:
     from cloud.db.database import Database
     from cloud.domain.audit import capture
     from cloud.domain.events.ingest import EventIngestService
+    from cloud.ingest.collector import settle_collector
     from cloud.ingest.consumer import MqttIngest
     from cloud.runtime import ingest_options
 
@@ -138,6 +142,7 @@ async def _ingest(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     db = Database.connect(settings.database_url, pool_size=settings.database_pool_size)
     worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
+    settle_collector()
     typer.echo(f"ingest {settings.ingest_client_id} on {worker.subscription}")
     try:
         await worker.run(stop)

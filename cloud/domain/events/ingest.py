@@ -365,7 +365,8 @@ async def _insert_events(
     """Insert the events not stored yet; returns the ids this call inserted, or `_ALL`."""
     if not items:
         return _ALL
-    rows = [_event_row(item) for item in sorted(items, key=lambda c: c.event.event_id)]
+    # Sorted by id (UUIDv7: by time), compared as ints: uuid.UUID's own ordering is Python code.
+    rows = [_event_row(item) for item in sorted(items, key=lambda c: c.event.event_id.int)]
     if is_postgres(session):
         driver = await bulk.stage(session, "events_stage", "(LIKE events)", _EVENT_COLUMNS, rows)
         returned = await driver.fetch(_PG_INSERT_EVENTS)

@@ -76,6 +76,10 @@ FROM unnest($1::text[], $2::bigint[]) AS a(device_id, max_seq)
 WHERE s.device_id = a.device_id
 """
 
+_PG_SEQ_COUNTS = """
+SELECT seq, count(*) FROM events WHERE device_id = $1 AND seq = ANY($2::bigint[]) GROUP BY seq
+"""
+
 
 async def lock_devices(
     session: AsyncSession, device_ids: Sequence[str], now: datetime
@@ -189,15 +193,20 @@ async def _fill_gaps(
             .order_by(SeqGap.first_seq)
         )
     ).all()
-    counts = dict(
-        (
-            await session.execute(
-                select(Event.seq, func.count())
-                .where(Event.device_id == device_id, Event.seq.in_(seqs))
-                .group_by(Event.seq)
-            )
-        ).all()
-    )
+    if is_postgres(session):
+        # One prepared statement with the seqs as an array, however many there are (an
+        # expanded IN of hundreds of parameters is compiled anew by SQLAlchemy each time).
+        counts = dict(await bulk.fetch(session, _PG_SEQ_COUNTS, device_id, seqs))
+    else:
+        counts = dict(
+            (
+                await session.execute(
+                    select(Event.seq, func.count())
+                    .where(Event.device_id == device_id, Event.seq.in_(seqs))
+                    .group_by(Event.seq)
+                )
+            ).all()
+        )
     filled: set[int] = set()
     for seq, event_id in late:
         gap = next((g for g in gaps if g.first_seq <= seq <= g.last_seq), None)

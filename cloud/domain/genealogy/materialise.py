@@ -38,9 +38,12 @@ from protocols.events import (
 from protocols.parts import ContainerRef, LotQuantity, Party, UnitRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewEvent:
-    """An event this transaction inserted, with the checkpoint its device is bound to."""
+    """An event this transaction inserted, with the checkpoint its device is bound to.
+
+    Not frozen: one per ingested event, and a frozen dataclass costs four times as much
+    to build (cloud.domain.events.validation.Incoming)."""
 
     event: Event
     checkpoint_id: int
