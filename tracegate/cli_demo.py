@@ -79,8 +79,10 @@ def demo_command(
     import asyncio
 
     from rich.console import Console
+    from rich.markup import escape
 
     from tracegate.demo import DemoError, DemoOptions
+    from tracegate.demo.api import ApiError
     from tracegate.demo.plant import EXAMPLE_PLANT
 
     console = Console()
@@ -95,8 +97,9 @@ def demo_command(
     show_live = console.is_terminal if live is None else live
     try:
         ok = asyncio.run(_demo(options, console, live=show_live, keep_running=keep_running))
-    except DemoError as exc:
-        console.print(f"[red]demo failed:[/] {exc}")
+    except (DemoError, ApiError) as exc:
+        console.print(f"[red]demo failed:[/] {escape(str(exc))}")
+        console.print(f"the logs of every part are under {options.workdir / 'logs'}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("interrupted; everything stopped")

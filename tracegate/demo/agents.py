@@ -11,6 +11,7 @@ from pathlib import Path
 from edge.checkpoint.status_file import AgentStatus, read_status, status_path
 from edge.checkpoint.status_report import OutboxSnapshot, read_outbox
 from protocols.config import Checkpoint
+from tracegate.demo.errors import DemoError
 from tracegate.demo.procs import ChildProcess
 
 
@@ -111,13 +112,13 @@ class AgentProcess:
         deadline = loop.time() + timeout_s
         while (problem := self.ready_problem(work_order=work_order)) is not None:
             if self.process is not None and not self.process.running:
-                raise RuntimeError(
+                raise DemoError(
                     f"the agent of {self.name} exited with code"
                     f" {self.process.process.returncode}:\n{self.process.tail()}"
                 )
             if loop.time() > deadline:
                 tail = self.process.tail() if self.process is not None else ""
-                raise TimeoutError(
+                raise DemoError(
                     f"the agent of {self.name} was not ready within {timeout_s} s ({problem})"
                     f":\n{tail}"
                 )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tracegate.demo.errors import DemoError
 from tracegate.demo.plant import free_port
 from tracegate.demo.procs import ChildProcess
 
@@ -76,6 +77,12 @@ async def prepare_database(database_url: str, plant_file: Path) -> str:
     try:
         with acting_as(actor):
             await PlantService(db).import_checkpoints(read_plant(plant_file))
+            users = await AuthService(db).list_users()
+            if any(u.username == DEMO_USER for u in users):
+                raise DemoError(
+                    f"the database {database_url} already has a user {DEMO_USER!r}: the demo"
+                    " needs a fresh database (--db)"
+                )
             await AuthService(db).create_user(
                 UserIn(
                     username=DEMO_USER,
@@ -115,9 +122,7 @@ class DemoCloud:
         settings_file.write_text(self.settings.toml(), encoding="utf-8")
         argv = [sys.executable, "-m", "tracegate.cli", "cloud", "serve"]
         argv += ["--config", str(settings_file), "--ingest"]
-        self.process = await ChildProcess.start(
-            "cloud", argv, log=self.directory / "cloud.log", env={"TRACEGATE_CONFIG": ""}
-        )
+        self.process = await ChildProcess.start("cloud", argv, log=self.directory / "cloud.log")
         await self._healthy(timeout_s=timeout_s)
 
     async def _healthy(self, *, timeout_s: float) -> None:
@@ -128,7 +133,7 @@ class DemoCloud:
         async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
             while loop.time() < deadline:
                 if not self.process.running:
-                    raise RuntimeError(
+                    raise DemoError(
                         f"the cloud service exited with code {self.process.process.returncode}:"
                         f"\n{self.process.tail()}"
                     )
@@ -141,7 +146,7 @@ class DemoCloud:
                 except (httpx.HTTPError, ValueError) as exc:
                     last = repr(exc)
                 await asyncio.sleep(0.2)
-        raise TimeoutError(f"the cloud service was not healthy within {timeout_s} s: {last}")
+        raise DemoError(f"the cloud service was not healthy within {timeout_s} s: {last}")
 
     async def stop(self) -> None:
         if self.process is not None:

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tracegate.demo.errors import DemoError
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -25,6 +27,20 @@ def _die_with_parent() -> None:
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+INHERITED_NOT = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+"""systemd's notify socket belongs to the demo's own unit, if any, not to its agents."""
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment without `TRACEGATE_*` settings (a database or broker of
+    the user's must not replace the demo's own) and without systemd's notify variables."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TRACEGATE_") and key not in INHERITED_NOT
+    }
 
 
 class ChildProcess:
@@ -43,8 +59,8 @@ class ChildProcess:
         *,
         log: Path,
         env: dict[str, str] | None = None,
-        stdin: bytes | None = None,
     ) -> ChildProcess:
+        """Start `argv` with the demo's environment (`child_env`) plus `env`."""
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
             process = await asyncio.create_subprocess_exec(
@@ -52,7 +68,7 @@ class ChildProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env={**child_env(), **(env or {})},
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
@@ -102,7 +118,7 @@ async def wait_for_port(
     deadline = loop.time() + timeout_s
     while True:
         if process is not None and not process.running:
-            raise RuntimeError(
+            raise DemoError(
                 f"{process.name} exited with code {process.process.returncode} before"
                 f" listening on {host}:{port}:\n{process.tail()}"
             )
@@ -110,7 +126,7 @@ async def wait_for_port(
             _, writer = await asyncio.open_connection(host, port)
         except OSError:
             if loop.time() > deadline:
-                raise TimeoutError(
+                raise DemoError(
                     f"nothing listened on {host}:{port} within {timeout_s} s"
                     + (f":\n{process.tail()}" if process is not None else "")
                 ) from None

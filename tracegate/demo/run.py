@@ -27,6 +27,7 @@ from tracegate.demo.api import CloudApi
 from tracegate.demo.broker import DemoBroker
 from tracegate.demo.clock import SharedLineClock
 from tracegate.demo.cloud import DEMO_USER, DemoCloud, prepare_database
+from tracegate.demo.errors import DemoError
 from tracegate.demo.faults import AgentKiller
 from tracegate.demo.live import LiveView, Notes
 from tracegate.demo.plan import LinePlan
@@ -49,10 +50,6 @@ OWN_BROKER_PREFIX = "tracegate/v1"
 
 DEADLINE_MARGIN_MS = 40
 """Beyond a checkpoint's decision deadline: the Modbus write of the output."""
-
-
-class DemoError(RuntimeError):
-    """The demo could not run; the message says what failed and where its log is."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,7 +144,7 @@ class DemoPlantRun:
 
     # --- the run ----------------------------------------------------------------------
 
-    async def run(self, *, live: LiveView | None = None) -> DemoReport:
+    async def run(self) -> DemoReport:
         started = time.monotonic()
         await self.start()
         line_started = time.monotonic()

@@ -49,7 +49,7 @@ async def collect_report(
     first = plan.line_for(plan.stages[0].checkpoint)
     produced = frozenset((u.udi.di, u.udi.serial) for u in first.units())
     histories = await known_units(api, produced)
-    trace_unit = _clean_unit(run)
+    trace_unit = _clean_unit(run, outcomes)
     history = histories.get(trace_unit) if trace_unit is not None else None
     backward = (
         await api.get(f"/api/trace/backward/{unit_path(*trace_unit)}")
@@ -101,15 +101,15 @@ async def collect_report(
     )
 
 
-def _clean_unit(run: DemoPlantRun) -> tuple[str, str] | None:
+def _clean_unit(run: DemoPlantRun, outcomes: dict[str, dict[int, str]]) -> tuple[str, str] | None:
     """A unit with no trouble that passed every checkpoint (the first one)."""
-    plan, sim = run.plan, run.sim
-    assert plan is not None and sim is not None
+    plan = run.plan
+    assert plan is not None
     troubled = {i.unit for i in plan.injections} | {i.unit - 1 for i in plan.injections}
     for index in range(plan.units):
         if index in troubled:
             continue
-        if all(sim.stations[s.checkpoint].outcomes().get(index) == "pass" for s in plan.stages):
+        if all(outcomes[s.checkpoint].get(index) == "pass" for s in plan.stages):
             unit = plan.line_for(plan.stages[0].checkpoint).unit(index)
             return (unit.udi.di, unit.udi.serial)
     return None

@@ -25,6 +25,7 @@ from protocols.config import Checkpoint
 from protocols.events import UnitAssembled
 from protocols.ids import uuid7
 from protocols.parts import LotQuantity
+from tracegate.demo.errors import DemoError
 from tracegate.demo.stations.base import StationCheck, StationContext, StationDriver
 from tracegate.demo.stations.materials import TUBING, DemoMaterials
 
@@ -128,14 +129,14 @@ class AssemblyDriver(StationDriver):
             deadline = loop.time() + 10.0
             while not any(w.value for w in self.load_writes[before:]):
                 if loop.time() > deadline:
-                    raise RuntimeError(f"assembly gave no verdict on the load of lot {lot.lot}")
+                    raise DemoError(f"assembly gave no verdict on the load of lot {lot.lot}")
                 await asyncio.sleep(0.02)
             await asyncio.sleep(LOAD_GAP_S)
         finally:
             self._loading = False
         verdict = next(w for w in self.load_writes[before:] if w.value)
         if verdict.name != "pass":
-            raise RuntimeError(
+            raise DemoError(
                 f"assembly refused the load of {lot.di} lot {lot.lot}: see its log"
                 f" ({self.run.workdir / 'logs' / f'agent-{self.checkpoint}.log'})"
             )
@@ -189,5 +190,5 @@ async def _until_accepted(store_path: Path, lot: SupplierLot, *, timeout_s: floa
         if state == "accepted":
             return
         if loop.time() > deadline:
-            raise TimeoutError(f"assembly never learned that lot {lot.lot} is released ({state})")
+            raise DemoError(f"assembly never learned that lot {lot.lot} is released ({state})")
         await asyncio.sleep(0.2)

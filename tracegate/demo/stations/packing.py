@@ -11,6 +11,7 @@ from edge.checkpoint.roles.packing_requests import ask_packing
 from edge.checkpoint.roles.packing_store import CloseCase, ClosePallet
 from protocols.events import Event, UnitPacked, UnitUnpacked
 from protocols.parts import ContainerRef, UnitRef
+from tracegate.demo.errors import DemoError
 from tracegate.demo.stations.base import StationCheck, StationDriver
 
 
@@ -24,7 +25,7 @@ class PackingDriver(StationDriver):
         for request, what in ((CloseCase(), "case"), (ClosePallet(), "pallet")):
             answer = await ask_packing(checkpoint, request, wait_s=10.0)
             if not answer.done:
-                raise RuntimeError(f"the agent of {self.checkpoint} did not close the {what}")
+                raise DemoError(f"the agent of {self.checkpoint} did not close the {what}")
             self.run.notes.add(f"end of the work order, close the {what}: {answer.result}")
         events = await self.run.cloud_events_of(self.checkpoint)
         contents = _contents(events)

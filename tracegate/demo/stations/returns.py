@@ -11,6 +11,7 @@ from edge.sim.units import GS
 from protocols.events import UnitReceived
 from protocols.parts import UnitRef
 from tracegate.demo.api import unit_path
+from tracegate.demo.errors import DemoError
 from tracegate.demo.seed import CUSTOMERS
 from tracegate.demo.stations.base import StationCheck, StationDriver
 
@@ -57,7 +58,7 @@ class ReturnsDriver(StationDriver):
             isinstance(e, UnitReceived) for e in await self.run.cloud_events_of(self.checkpoint)
         ):
             if loop.time() > deadline:
-                raise TimeoutError(f"the returns bench did not record kit {unit.serial}")
+                raise DemoError(f"the returns bench did not record kit {unit.serial}")
             await asyncio.sleep(0.2)
 
     def _udi_text(self, unit: UnitRef) -> str:

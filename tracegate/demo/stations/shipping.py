@@ -11,6 +11,7 @@ from edge.checkpoint.state import LocalState
 from edge.sim.containers import CONTAINER_AIM, label_text
 from edge.sim.plc import OutputWrite
 from protocols.events import ContainerShipped
+from tracegate.demo.errors import DemoError
 from tracegate.demo.seed import CUSTOMERS
 from tracegate.demo.stations.base import StationCheck, StationContext, StationDriver
 
@@ -81,7 +82,7 @@ class ShippingDriver(StationDriver):
                 # The agent reads its state on each scan; nothing more to wait for.
                 return
             if loop.time() > deadline:
-                raise TimeoutError(f"the dock door never got shipment {SHIPMENT}")
+                raise DemoError(f"the dock door never got shipment {SHIPMENT}")
             await asyncio.sleep(0.2)
 
     async def _verdict(self, *, after: int, timeout_s: float = 10.0) -> str:
@@ -89,7 +90,7 @@ class ShippingDriver(StationDriver):
         deadline = loop.time() + timeout_s
         while len(self._verdicts) <= after:
             if loop.time() > deadline:
-                raise TimeoutError("the dock door gave no verdict on the pallet")
+                raise DemoError("the dock door gave no verdict on the pallet")
             await asyncio.sleep(0.02)
         return self._verdicts[after].name
 
