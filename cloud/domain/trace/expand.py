@@ -226,12 +226,15 @@ async def plan_for_lists(session: AsyncSession) -> None:
     # trace tables sit in memory, and at 4.0 the planner preferred a seq scan of all units to
     # 1,000 index lookups (48 ms against 6 ms at 100,000 units, bench/trace.py), yet still
     # hashes when the set is large; no parallel workers: starting them took 8 ms of a 9 ms
-    # excursion scope on this 2-core machine, and index lookups gain nothing from them.
+    # excursion scope on this 2-core machine, and index lookups gain nothing from them; no
+    # memoize: the planner put a cache before the units of a lineage whose descendants are
+    # all distinct, so it never hit, and the forward trace to 50,000 units took 2-3x longer.
     await session.execute(
         text(
             "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
             "set_config('random_page_cost', '1.1', true), "
-            "set_config('max_parallel_workers_per_gather', '0', true)"
+            "set_config('max_parallel_workers_per_gather', '0', true), "
+            "set_config('enable_memoize', 'off', true)"
         )
     )
     session.info[_PLANNED] = session.sync_session.get_transaction()
