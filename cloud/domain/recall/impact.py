@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cloud.domain.recall.schemas import ContainerImpact, Recipient, RegionCount
 from cloud.domain.trace.expand import Box, PlacedUnit
-from cloud.domain.trace.labels import is_gtin, udi_text
+from cloud.domain.trace.labels import udi_text, udi_texts
 from cloud.domain.trace.services import stage_of
 
 
@@ -28,22 +28,6 @@ def in_house(unit: PlacedUnit) -> bool:
 
 def udi(unit: PlacedUnit) -> str:
     return udi_text(unit.di, serial=unit.serial, lot=unit.lot)
-
-
-def udi_texts(units: Sequence[PlacedUnit]) -> list[str]:
-    """`udi_text` of each unit, the GS1 form written inline (a recall lists 100,000 UDIs)."""
-    gtins: dict[str, bool] = {}
-    out = []
-    for u in units:
-        di, lot, serial = u.di, u.lot, u.serial
-        gtin = gtins.get(di)
-        if gtin is None:
-            gtin = gtins[di] = is_gtin(di)
-        if gtin and lot and serial:
-            out.append(f"(01){di}(10){lot}(21){serial}")
-        else:
-            out.append(udi_text(di, serial=serial, lot=lot))
-    return out
 
 
 @dataclass(frozen=True, slots=True)

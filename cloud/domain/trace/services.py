@@ -28,7 +28,7 @@ from cloud.domain.trace.expand import (
 )
 from cloud.domain.trace.gc_pause import collector_paused
 from cloud.domain.trace.identify import parse_unit_id
-from cloud.domain.trace.labels import instance_uri, udi_text
+from cloud.domain.trace.labels import instance_uri, udi_text, udi_texts
 from cloud.domain.trace.schemas import (
     BackwardTrace,
     DispositionOut,
@@ -101,14 +101,15 @@ def measurement_out(row: Any) -> MeasurementOut:
     )
 
 
-def forward_unit(unit: PlacedUnit) -> ForwardUnit:
+def forward_unit(unit: PlacedUnit, *, udi: str | None = None) -> ForwardUnit:
+    """`udi`: the unit's UDI text if already written out (`udi_texts`)."""
     box = unit.box
     return ForwardUnit(
         unit_id=unit.id,
         di=unit.di,
         serial=unit.serial,
         lot=unit.lot,
-        udi=udi_text(unit.di, serial=unit.serial, lot=unit.lot),
+        udi=udi if udi is not None else udi_text(unit.di, serial=unit.serial, lot=unit.lot),
         status=unit.status,
         stage=stage_of(unit.status, consumed=unit.consumed),
         container=box.container if box else None,
@@ -202,7 +203,7 @@ async def lot_seeds(session: AsyncSession, di: str, lots: Sequence[str]) -> Seed
 
 def _forward(origin: str, placed: Sequence[PlacedUnit]) -> ForwardTrace:
     with collector_paused():
-        units = [forward_unit(u) for u in placed]
+        units = [forward_unit(u, udi=t) for u, t in zip(placed, udi_texts(placed), strict=True)]
         stages = Counter(u.stage for u in units)
         return ForwardTrace(origin=origin, units=units, by_stage=dict(sorted(stages.items())))
 
