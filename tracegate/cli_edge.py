@@ -10,6 +10,8 @@ cloud does.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
@@ -56,6 +58,10 @@ def run(
         _fail(f"--log-format: expected 'json' or 'logfmt', got {log_format!r}")
     fmt: Literal["json", "logfmt"] = "json" if log_format == "json" else "logfmt"
     _load(config, checkpoint)
+    if Path(sys.argv[0]).name in ("tracegate", "cli.py"):
+        # The CLI is a process of its own (the console script, `python -m tracegate.cli`),
+        # not called by a test: it becomes the agent.
+        _exec_agent(config, checkpoint, version=__version__, log_format=fmt, log_level=log_level)
     from edge.checkpoint.run_agent import AgentStartError, run_agent
 
     try:
@@ -64,6 +70,34 @@ def run(
         )
     except AgentStartError as exc:
         _fail(str(exc), code=1)
+
+
+def _exec_agent(
+    config: Path, checkpoint: str, *, version: str, log_format: str, log_level: str
+) -> NoReturn:
+    """Replace this process with one that runs the agent (`python -m
+    edge.checkpoint.run_agent`) and has not loaded typer, click and rich: about 3.5 MB of
+    the agent's 60 MB budget (DESIGN.md; bench/checkpoint_rss.py). The PID (systemd's
+    MainPID), the environment (NOTIFY_SOCKET, WATCHDOG_USEC) and stdout/stderr stay."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "edge.checkpoint.run_agent",
+            str(config),
+            "--checkpoint",
+            checkpoint,
+            "--log-format",
+            log_format,
+            "--log-level",
+            log_level,
+            "--software-version",
+            version,
+        ],
+    )
 
 
 @edge_app.command("status")

@@ -1,7 +1,14 @@
-"""`tracegate edge run`: one agent in this process until SIGTERM or SIGINT."""
+"""`tracegate edge run`: one agent in this process until SIGTERM or SIGINT.
+
+`python -m edge.checkpoint.run_agent CONFIG --checkpoint NAME --software-version V` is what
+`tracegate edge run` becomes once it has checked its options: the CLI replaces itself with
+this module (exec, same PID), so that typer, click and rich (about 3.5 MB of the agent's
+60 MB budget, bench/checkpoint_rss.py) are not loaded in the agent's process.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import ctypes
 import gc
@@ -9,7 +16,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edge.checkpoint.agent import Agent, AgentOptions
@@ -78,6 +85,8 @@ def settle_after_start() -> None:
     from edge.checkpoint.identify import warm_up_parsers
     from protocols.gs1 import release_unused_tables
 
+    gc.collect()
+    _return_free_heap()  # the config's validation, before biip's tables add to the peak
     warm_up_parsers()
     release_unused_tables()
     gc.collect()
@@ -113,3 +122,42 @@ def _stopper(stop: asyncio.Event, signum: int) -> Callable[[], None]:
         stop.set()
 
     return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The agent's process: its options as `tracegate edge run` checked them; errors are
+    reported as the CLI reports them (exit 2 for the config, 1 for what cannot be opened)."""
+    from protocols.config import ConfigError
+
+    parser = argparse.ArgumentParser(
+        prog="tracegate edge run", description="Run the agent of one checkpoint."
+    )
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--checkpoint", "-c", required=True)
+    parser.add_argument("--log-format", choices=("json", "logfmt"), default="json")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--software-version", required=True)
+    args = parser.parse_args(argv)
+    try:
+        run_agent(
+            args.config,
+            args.checkpoint,
+            software_version=args.software_version,
+            log_format=args.log_format,
+            log_level=args.log_level,
+        )
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"Error: --checkpoint: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except AgentStartError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

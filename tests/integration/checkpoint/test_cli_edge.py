@@ -152,3 +152,39 @@ def test_an_agent_that_cannot_open_its_outbox_says_so(tmp_path: Path) -> None:
         " unavailable: SQLite error while opening (SQLITE_CANTOPEN: unable to open database"
         " file)"
     )
+
+
+def test_tracegate_edge_run_becomes_an_agent_process_without_the_cli(config: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from edge.checkpoint.status_file import read_status, status_path
+
+    tracegate = str(Path(sys.executable).parent / "tracegate")
+    agent = subprocess.Popen(
+        [tracegate, "edge", "run", str(config), "-c", "packing", "--log-format", "logfmt"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        status_file = status_path(config.parent / "state.sqlite3")
+        deadline_s = time.monotonic() + 30
+        while (status := read_status(status_file)) is None or not status.running:
+            assert agent.poll() is None, agent.stderr.read() if agent.stderr else ""
+            assert time.monotonic() < deadline_s, "no status file from the agent"
+            time.sleep(0.05)
+        # The same process, now the agent's module rather than the CLI.
+        assert status.pid == agent.pid
+        cmdline = Path(f"/proc/{agent.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1:4] == [b"-m", b"edge.checkpoint.run_agent", str(config).encode()]
+        agent.send_signal(signal.SIGTERM)
+        _, stderr = agent.communicate(timeout=30)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+    assert agent.returncode == 0, stderr
+    assert "agent of packing stopped" in stderr
