@@ -247,18 +247,20 @@ class PacketReader:
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._pending = b""
+        """The start of a packet whose end has not arrived yet."""
 
     def feed(self, data: bytes) -> list[Packet]:
         """Every packet completed by `data`; raises MqttProtocolError on malformed input."""
-        buffer = self._buffer
-        buffer += data
+        # Parsed from one bytes object: each payload is then one slice, one copy.
+        if self._pending:
+            data = self._pending + data
         packets: list[Packet] = []
-        size = len(buffer)
+        size = len(data)
         start = 0
         # The hot loop: written out for PUBLISH, which is nearly every packet.
         while size - start >= 2:
-            first = buffer[start]
+            first = data[start]
             index = start + 1
             length = 0
             shift = 0
@@ -266,7 +268,7 @@ class PacketReader:
                 if index >= size:
                     length = -1
                     break
-                byte = buffer[index]
+                byte = data[index]
                 index += 1
                 length |= (byte & 0x7F) << shift
                 if not byte & 0x80:
@@ -281,16 +283,15 @@ class PacketReader:
             end = index + length
             kind = first >> 4
             if kind == _PUBLISH:
-                packets.append(_publish(first, buffer, index, end))
+                packets.append(_publish(first, data, index, end))
             else:
-                packets.append(_control(kind, first, bytes(buffer[index:end])))
+                packets.append(_control(kind, first, data[index:end]))
             start = end
-        if start:
-            del buffer[:start]
+        self._pending = data[start:] if start < size else b""
         return packets
 
 
-def _publish(first: int, buffer: bytearray, index: int, end: int) -> Publish:
+def _publish(first: int, data: bytes, index: int, end: int) -> Publish:
     qos = (first >> 1) & 0x03
     if qos == 3:
         raise MqttProtocolError("PUBLISH: expected QoS 0, 1 or 2 in the flags, got 3")
@@ -300,16 +301,23 @@ def _publish(first: int, buffer: bytearray, index: int, end: int) -> Publish:
         )
     if end - index < 3:
         raise MqttProtocolError(f"PUBLISH: expected a topic, got {end - index} bytes")
-    topic_size = (buffer[index] << 8) | buffer[index + 1]
+    topic_size = (data[index] << 8) | data[index + 1]
     index += 2
-    raw_topic = bytes(buffer[index : index + topic_size])
+    raw_topic = data[index : index + topic_size]
     index += topic_size
     packet_id = 0
     if qos:
-        packet_id = (buffer[index] << 8) | buffer[index + 1]
+        if index + 2 > end:
+            raise MqttProtocolError(
+                f"PUBLISH: topic and packet id take more than its {end - index} bytes"
+            )
+        packet_id = (data[index] << 8) | data[index + 1]
         index += 2
-    properties, index = _varint_at(buffer, index, end, "PUBLISH properties length")
-    index += properties
+    if index < end and data[index] == 0:
+        index += 1  # no properties: the usual case
+    else:
+        properties, index = _varint_at(data, index, end, "PUBLISH properties length")
+        index += properties
     if index > end:
         raise MqttProtocolError(
             f"PUBLISH: topic, packet id and properties take more than its {end} bytes"
@@ -318,7 +326,7 @@ def _publish(first: int, buffer: bytearray, index: int, end: int) -> Publish:
         topic = raw_topic.decode("utf-8")
     except UnicodeDecodeError:
         topic = repr(raw_topic)
-    return Publish(topic, bytes(buffer[index:end]), packet_id, qos, bool(first & 0x08))
+    return Publish(topic, data[index:end], packet_id, qos, bool(first & 0x08))
 
 
 def _varint_at(buffer: bytes | bytearray, index: int, end: int, what: str) -> tuple[int, int]:

@@ -99,6 +99,7 @@ def test_connack_suback_disconnect() -> None:
         (b"\x36\x00", "PUBLISH: expected QoS 0, 1 or 2 in the flags, got 3"),
         (b"\x62\x02\x00\x01", "got PUBREL (first byte 0x62, 2 bytes)"),
         (b"\x32\x06\x00\x01t\x00\x01\x09", "PUBLISH: topic, packet id and properties take more"),
+        (b"\x32\x04\x00\x01tx" + b"\x30\x00", "PUBLISH: topic and packet id take more than"),
         (b"\x20\x04\x00\x00\x01\x99", "CONNACK: expected a known property identifier, got 0x99"),
         (b"\x20\x01\x00", "CONNACK: expected at least 2 bytes, got 1"),
     ],
