@@ -185,8 +185,15 @@ class MqttSubscriber:
                 )
             )
             self._last_sent = time.monotonic()
-            connack = await connection.connack
+            try:
+                connack = await connection.connack
+            except BaseException:
+                connection.transport.abort()
+                self._connection = None
+                raise
         if connack.refused:
+            connection.transport.abort()
+            self._connection = None
             raise ConnectionError(connack.explain())
         self._connected = True
         return connection

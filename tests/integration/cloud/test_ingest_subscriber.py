@@ -213,3 +213,39 @@ async def test_credentials_are_sent_and_a_refusal_is_retried(
         right = address(broker.port, username="ingest", password="pa:ss wörd")
         async with subscribed(right, "right", f"{prefix}/#", inbox) as subscriber:
             assert subscriber.connected
+
+
+async def test_a_broker_that_never_answers_is_left_and_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal closed
+        await reader.read()  # until the subscriber gives up on this connection
+        closed += 1
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    subscriber = MqttSubscriber(
+        broker=address(port),
+        client_id="patient",
+        topic_filter="t/#",
+        on_messages=Inbox(),
+        session_expiry_s=0,
+        receive_maximum=10,
+        connect_timeout_s=0.2,
+        reconnect_max_s=0.2,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(subscriber.run(stop))
+    try:
+        await wait_until(lambda: closed >= 2, what="two silent connections given up")
+        assert not subscriber.connected
+        assert "unreachable" in caplog.text
+    finally:
+        stop.set()
+        await task
+        server.close()
+        await server.wait_closed()
