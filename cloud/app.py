@@ -27,6 +27,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     from cloud.domain.customers.services import CustomerService
     from cloud.domain.events.controllers import EventController
     from cloud.domain.events.queries import EventQueryService
+    from cloud.domain.fleet.controllers import FleetController
     from cloud.domain.holds.controllers import HoldController
     from cloud.domain.holds.services import HoldService
     from cloud.domain.lots.controllers import LotController
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             HoldController,
             LotController,
             EventController,
+            FleetController,
             *issue8.route_handlers,
             console.router,
         ],
@@ -83,6 +85,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             # One instance: it orders the API's own lot.transformed chains.
             "lot_service": Provide(lambda: lots, sync_to_thread=False),
             "event_query_service": provide(lambda r: EventQueryService(r.db)),
+            "fleet_status": Provide(lambda: rt.fleet_status(), sync_to_thread=False),
             **issue8.dependencies,
         },
         middleware=[console.middleware, *issue8.middleware],

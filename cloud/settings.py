@@ -66,6 +66,12 @@ class Settings(BaseModel):
     clock_skew_threshold_s: float = Field(default=300.0, gt=0)
     accept_unknown_devices: bool = True
     """Bind an unknown device to the checkpoint it first publishes on (else dead-letter it)."""
+    status_period_s: float = Field(default=30.0, gt=0)
+    """The edge agents' heartbeat period (their config's `mqtt.status_period_s`; the longest,
+    if lines differ)."""
+    status_silent_after_periods: float = Field(default=3.0, ge=1)
+    """An agent that said it is online and then was not heard for this many periods is shown
+    as silent."""
     command_timeout_s: float = Field(default=5.0, gt=0)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)

@@ -117,7 +117,7 @@ def ingest(
         "ingest_client_id setting). Give each worker its own.",
     ),
 ) -> None:
-    """Run one MQTT ingest worker until interrupted (SIGINT/SIGTERM)."""
+    """Run one MQTT ingest worker (and the agents' status consumer) until interrupted."""
     import asyncio
 
     settings = _settings(config, ingest_client_id=worker)
@@ -133,7 +133,7 @@ async def _ingest(settings: Settings) -> None:
     from cloud.domain.events.ingest import EventIngestService
     from cloud.ingest.collector import settle_collector
     from cloud.ingest.consumer import MqttIngest
-    from cloud.runtime import ingest_options
+    from cloud.runtime import ingest_options, status_consumer
 
     capture.install()  # holds an edge decided, shipments first seen: audited as the system
     stop = asyncio.Event()
@@ -142,10 +142,12 @@ async def _ingest(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     db = Database.connect(settings.database_url, pool_size=settings.database_pool_size)
     worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
+    # Beside the events, the agents' retained device.status (a plain subscription of its own).
+    status = status_consumer(settings, db)
     settle_collector()
     typer.echo(f"ingest {settings.ingest_client_id} on {worker.subscription}")
     try:
-        await worker.run(stop)
+        await asyncio.gather(worker.run(stop), status.run(stop))
     finally:
         await db.close()
     stats = worker.stats

@@ -9,6 +9,7 @@ from cloud.domain.catalog import models as catalog
 from cloud.domain.commands import models as commands
 from cloud.domain.customers import models as customers
 from cloud.domain.events import models as events
+from cloud.domain.fleet import models as fleet
 from cloud.domain.genealogy import models as genealogy
 from cloud.domain.holds import models as holds
 from cloud.domain.plant import models as plant
@@ -28,6 +29,7 @@ TABLE_MODULES = (
     shipments,
     holds,
     events,
+    fleet,
     commands,
     audit,
     auth,

@@ -58,6 +58,7 @@ ROUTE_ROLES: Mapping[str, frozenset[str]] = {
     "POST /api/sites/{site}/lines": ADMIN,
     "POST /api/sites/{site}/lines/{line}/checkpoints": ADMIN,
     "GET /api/devices": READ,
+    "GET /api/devices/status": READ,
     "POST /api/devices": ADMIN,
     "POST /api/devices/{device_id}/credentials": ADMIN,
     "DELETE /api/devices/{device_id}/credentials": ADMIN,
