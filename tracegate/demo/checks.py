@@ -21,7 +21,7 @@ def check_faults(
     return tuple(
         _kill_check(i, reconciled, kill)
         if i.fault == AGENT_KILLED
-        else _hold_check(plan, i, outcomes, recorded)
+        else _hold_check(plan, i, outcomes, recorded, reconciled)
         for i in plan.injections
     )
 
@@ -31,13 +31,18 @@ def _hold_check(
     injection: Injection,
     outcomes: Mapping[str, Mapping[int, str]],
     recorded: Mapping[str, list[Recorded]],
+    reconciled: Mapping[str, Reconciled],
 ) -> FaultCheck:
     where = injection.checkpoint
     outcome = outcomes.get(where, {}).get(injection.unit)
     key = unit_key(plan.line_for(where), injection.unit)
-    holds = [r for r in recorded.get(where, []) if r.key == key and r.decision == "hold"]
+    paired = reconciled[where].paired.get(injection.unit) if where in reconciled else None
+    if paired is not None:
+        holds = [paired] if paired.decision == "hold" else []
+    else:
+        holds = [r for r in recorded.get(where, []) if r.key == key and r.decision == "hold"]
     wanted = injection.expect_reason
-    matching = [r for r in holds if wanted in r.reasons]
+    matching = [r for r in holds if set(injection.accepted) & set(r.reasons)]
     reasons = matching[0].reasons if matching else (holds[0].reasons if holds else None)
     problems = []
     if outcome != "reject":

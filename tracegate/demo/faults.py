@@ -2,8 +2,9 @@
 
 The unit faults (no-reads, the excursion, the wrong lot, the duplicate serial, the skip)
 are in the plan and the simulators act them out by themselves. The kill is driven here:
-right after the PLC was told its decision on the planned unit, the agent is SIGKILLed. The
-PLC's watchdog stops the line at once (the agent's Modbus connection is gone), the agent is
+between the planned unit and the next one (three quarters of the way, when the agent has
+long decided the unit and the next has not arrived), the agent is SIGKILLed. The PLC's
+watchdog stops the line at once (the agent's Modbus connection is gone), the agent is
 started again, and once it watches the line again the line restarts. Nothing the killed
 agent committed is lost: its outbox is on disk and the new process publishes it.
 """
@@ -15,7 +16,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edge.sim.plc import OutputWrite
 from tracegate.demo.agents import AgentProcess
 from tracegate.demo.clock import SharedLineClock
 from tracegate.demo.live import Notes
@@ -51,31 +51,29 @@ class AgentKiller:
         *,
         work_order: str,
     ) -> None:
+        self.plan = plan
         self.injection = next((i for i in plan.injections if i.fault == AGENT_KILLED), None)
         self.agents = agents
         self.clock = clock
         self.notes = notes
         self.work_order = work_order
         self.record: KillRecord | None = None
-        self._due = asyncio.Event()
 
-    def on_write(self, checkpoint: str, write: OutputWrite) -> None:
-        """Told of every PLC output; notices the planned unit's decision."""
-        injection = self.injection
-        if (
-            injection is not None
-            and checkpoint == injection.checkpoint
-            and write.unit_index == injection.unit
-            and write.name in ("pass", "reject")
-            and write.value
-        ):
-            self._due.set()
+    async def _until_due(self, checkpoint: str, unit: int) -> None:
+        """Until three quarters of the way from `unit` to the next at `checkpoint`: its own
+        output was written long ago (a decision takes a read window and a few ms), the next
+        unit is not there yet. (An output seen for the unit is no sign: a late output of
+        the unit before it lands on it too.)"""
+        line = self.plan.line_for(checkpoint)
+        due_s = line.arrival_s(unit) + 0.75 * line.pitch_s
+        while self.clock.paused or self.clock.now_s() < due_s:  # noqa: ASYNC110 - a clock
+            await asyncio.sleep(0.005)
 
     async def run(self) -> None:
         injection = self.injection
         if injection is None:
             return
-        await self._due.wait()
+        await self._until_due(injection.checkpoint, injection.unit)
         agent = self.agents[injection.checkpoint]
         outbox = agent.outbox()
         agent.kill()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edge.sim.units import SimLine
 from protocols.events import Event, UnitInspected
@@ -84,6 +84,8 @@ class Reconciled:
     late_reads: int = 0
     """Reads held on their own for lack of a photo-eye edge (the unit's read came after
     its window): extra hold records of units the PLC rejected."""
+    paired: Mapping[int, Recorded] = field(default_factory=dict)
+    """Unit index -> the cloud's record of it (when the records line up)."""
 
     @property
     def ok(self) -> bool:
@@ -114,6 +116,7 @@ def reconcile(
     mismatches, unidentified = _pair(line, told, cloud)
     late = [r for r in cloud if LATE_READ in r.reasons]
     late_reads = 0
+    used = cloud
     if mismatches and late:
         rest = [r for r in cloud if LATE_READ not in r.reasons]
         lenient, lenient_unidentified = _pair(line, told, rest)
@@ -125,6 +128,7 @@ def reconcile(
         ]
         if not lenient:
             mismatches, unidentified, late_reads = [], lenient_unidentified, len(late)
+            used = rest
     return Reconciled(
         checkpoint=checkpoint,
         decided=len(told) - len(undecided),
@@ -133,6 +137,7 @@ def reconcile(
         undecided=undecided,
         unidentified_holds=unidentified,
         late_reads=late_reads,
+        paired={} if mismatches else {i: r for (i, _), r in zip(told, used, strict=True)},
     )
 
 

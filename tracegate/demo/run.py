@@ -258,7 +258,6 @@ class DemoPlantRun:
         self.killer = AgentKiller(
             plan, self.agents, self.clock, self.notes, work_order=self.seeded.work_order
         )
-        self._writes.append(self.killer.on_write)
 
     def station(self, checkpoint: str) -> SimStation:
         assert self.sim is not None
