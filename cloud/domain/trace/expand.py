@@ -12,9 +12,10 @@ Two statements, each a set operation, never a query per level or per unit:
 
 The seed ids are bound as one list (PostgreSQL: an array, SQLite: a JSON array), so the
 planner sees the list itself and estimates the descendants from the lineage statistics:
-it then keeps index lookups for a small trace and hashes for a large one. On PostgreSQL
-the rows come straight from the driver (asyncpg records): a recall reads 100,000 of them,
-and building SQLAlchemy rows for them cost as much as the query.
+it then keeps index lookups for a small trace and merges or hashes for a large one (with
+the settings of `plan_for_lists`). On PostgreSQL the rows come straight from the driver
+(asyncpg records): a recall reads 100,000 of them, and building SQLAlchemy rows for them
+cost as much as the query.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
-from cloud.db import bulk
 from cloud.db.dialect import is_postgres
 from cloud.domain.trace.gc_pause import collector_paused
 
@@ -148,7 +148,12 @@ class IdQuery:
     async def rows(self, sql: str, **types: TypeEngine[Any]) -> Sequence[Sequence[Any]]:
         """The rows of `sql`; `types` convert SQLite's text columns (dates) to Python values."""
         if self.postgres:
-            return await bulk.fetch(self.session, sql, *self.args)
+            # The session's own connection (and transaction, if one is open): plan settings
+            # made in it apply. A read needs none, unlike `bulk`'s writes.
+            connection = await self.session.connection()
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *self.args)
+            return rows
         params = {f"p{n}": value for n, value in enumerate(self.args, start=1)}
         return (await self.session.execute(text(sql).columns(**types), params)).all()
 
