@@ -12,6 +12,9 @@ Why the options look as they do:
   one, so any timeout or mismatched answer closes the connection and opens a new one.
 - pymodbus' own reconnect is disabled; `_maintain_link` reconnects with a capped,
   jittered backoff and keeps `link` (a LinkState) current.
+- The link carries one request at a time: a unit's output and its read-back take one turn
+  and go before polls waiting for it (`LinkTurns`, plc_turns.py); the trigger is polled on
+  its period and, asked by `poll_trigger_soon`, at once (a read waits for that poll).
 """
 
 from __future__ import annotations
