@@ -8,9 +8,10 @@ Trace and recall read these instead of working them out per unit: a recall of a 
 lot reaches 300,000 units of which 100,000 are end units (bench/trace.py), and looking for
 each unit's edges and open containment cost more than the rest of the query.
 
-`lineage.link` sets `descendant_end` on the rows it adds from `units.consumed` as it stands;
-`mark_consumed` runs after the batch's links, so rows added for a unit consumed in the same
-batch are corrected too, whatever the order the events arrived in.
+`lineage.link` sets `descendant_end` on the rows it adds from the lineage as it stands (a
+unit is an end unit while no unit descends from it); `mark_consumed` runs after the batch's
+links, so rows added for a unit consumed in the same batch are corrected too, whatever the
+order the events arrived in.
 """
 
 from __future__ import annotations

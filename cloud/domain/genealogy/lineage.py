@@ -17,12 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.db.types import UtcDateTime
 
 # `WHERE true` lets SQLite tell the SELECT's end from the ON CONFLICT clause.
-# `descendant_end` from `units.consumed` as it stands (cloud.domain.genealogy.current).
+# `descendant_end` (cloud.domain.genealogy.current) from the lineage alone: a unit is an end
+# unit while no unit descends from it, and the parent's rows already say it of each of its
+# descendants. (Joining `units` for it doubled the statement's time: the planner hashed the
+# whole table while its statistics were young.) Rows of a unit consumed later in the same
+# batch are set right at the batch's end (`current.mark_consumed`).
 _LINK = text(
     """
     INSERT INTO lineage (ancestor_kind, ancestor_id, descendant_kind, descendant_id,
                          descendant_end)
-    SELECT a.kind, a.id, d.kind, d.id, (u.id IS NOT NULL AND NOT u.consumed)
+    SELECT a.kind, a.id, d.kind, d.id, d.is_end
     FROM (
         SELECT CAST(:child_kind AS VARCHAR(8)) AS kind, CAST(:child_id AS BIGINT) AS id
         UNION
@@ -30,12 +34,16 @@ _LINK = text(
         WHERE descendant_kind = :child_kind AND descendant_id = :child_id
     ) AS a
     CROSS JOIN (
-        SELECT CAST(:parent_kind AS VARCHAR(8)) AS kind, CAST(:parent_id AS BIGINT) AS id
+        SELECT CAST(:parent_kind AS VARCHAR(8)) AS kind, CAST(:parent_id AS BIGINT) AS id,
+               (CAST(:parent_kind AS VARCHAR(8)) = 'unit' AND NOT EXISTS (
+                   SELECT 1 FROM lineage
+                   WHERE ancestor_kind = :parent_kind AND ancestor_id = :parent_id
+                     AND descendant_kind = 'unit'
+               )) AS is_end
         UNION
-        SELECT descendant_kind, descendant_id FROM lineage
+        SELECT descendant_kind, descendant_id, descendant_end FROM lineage
         WHERE ancestor_kind = :parent_kind AND ancestor_id = :parent_id
     ) AS d
-    LEFT JOIN units AS u ON d.kind = 'unit' AND u.id = d.id
     WHERE a.kind <> d.kind OR a.id <> d.id
     ON CONFLICT DO NOTHING
     """
