@@ -311,18 +311,27 @@ class LocalState:
                     (keep,),
                 )
 
-        # Submitted before this coroutine first yields: a read asked for after it runs after
-        # it on the one worker thread.
-        try:
-            await self._with_db(write)
-        except LocalStateError as exc:
+        # Submitted now: a read asked for after this runs after it on the one worker thread.
+        # The callers learn the outcome whoever awaits it (or is cancelled meanwhile).
+        written = asyncio.get_running_loop().run_in_executor(self._pool, self._guarded(write))
+
+        def tell(done: asyncio.Future[None]) -> None:
+            error = (
+                LocalStateError(self._path, "write cancelled")
+                if done.cancelled()
+                else done.exception()
+            )
             for _, durable in batch:
-                if not durable.done():
-                    durable.set_exception(exc)
-        else:
-            for _, durable in batch:
-                if not durable.done():
+                if durable.done():
+                    continue
+                if error is None:
                     durable.set_result(None)
+                else:
+                    durable.set_exception(error)
+
+        written.add_done_callback(tell)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(written)
 
     async def own_decision(self, *, checkpoint: str, udi: Udi) -> OwnDecision | None:
         key = unit_key(udi)
@@ -403,6 +412,9 @@ class LocalState:
         return command if isinstance(command, WorkOrder) else None
 
     async def _with_db(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(self._guarded(work))
+
+    def _guarded(self, work: Callable[[sqlite3.Connection], T]) -> Callable[[], T]:
         def run() -> T:
             if self._db is None:
                 raise LocalStateError(self._path, "closed")
@@ -411,7 +423,7 @@ class LocalState:
             except sqlite3.Error as exc:
                 raise LocalStateError(self._path, str(exc)) from exc
 
-        return await self._run(run)
+        return run
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
