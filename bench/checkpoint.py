@@ -428,7 +428,7 @@ async def main_async(args: argparse.Namespace) -> None:
         print(
             f"  the PLC saw: {plant_run.count('pass')} passed, {plant_run.count('reject')}"
             f" rejected, {plant_run.count('none')} with no output, {plant_run.count('both')}"
-            " with both"
+            f" with both; line stops {plant_run.line_stops}"
         )
         if timing.reasons:
             print("  hold reasons: " + ", ".join(f"{k} {v}" for k, v in timing.reasons.items()))

@@ -6,7 +6,9 @@ the host's CLOCK_MONOTONIC, so times compare across them.
 The child answers commands on a pipe: `("meter",)` -> its CPU seconds and Modbus requests
 served so far; `("run", start_monotonic_s)` -> runs the line from then and answers a
 `PlantRun`; `None` stops it. What the PLC saw for each unit is tallied as the writes arrive
-(no history is kept), so a run of a million units stays small.
+(no history is kept), so a run of a million units stays small. A line stop the agent asks
+for (its output latched when an output could not be written) stops the conveyor; an operator
+restarts it `RESTART_AFTER_S` later, so a long run goes on.
 
 Used by bench/checkpoint.py (latency and rate) and bench/checkpoint_rss.py (memory).
 """
@@ -68,6 +70,7 @@ checkpoints:
     state_path: "{work}/state.sqlite3"
 """
 
+RESTART_AFTER_S = 2.0
 _OUTCOMES = ("none", "pass", "reject", "both")
 
 
@@ -132,6 +135,8 @@ class PlantRun:
     requests: int
     """Modbus requests the simulated PLC served during the run."""
     wall_s: float
+    line_stops: int
+    """Times the agent stopped the line (each restarted `RESTART_AFTER_S` later)."""
 
     def outcome(self, index: int) -> str:
         return _OUTCOMES[self.outcomes[index]]
@@ -148,8 +153,13 @@ def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: 
     async def main() -> None:
         line = line_for(rate_per_s, units)
         seen = bytearray(units)
+        stops = [0]
+        loop = asyncio.get_running_loop()
 
         def tally(write: OutputWrite) -> None:
+            if write.name == "stop" and write.value:
+                stops[0] += 1
+                loop.call_later(RESTART_AFTER_S, sim.clock.resume)
             if write.value and write.unit_index is not None and write.unit_index < units:
                 if write.name == "pass":
                     seen[write.unit_index] |= 1
@@ -166,13 +176,13 @@ def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: 
         scanner = SimScanner.over_tcp(framing=Framing.named("cr"))
         await scanner.start()
         conn.send((sim.port, int(scanner.url.rsplit(":", 1)[1])))
-        loop = asyncio.get_running_loop()
         while (message := await loop.run_in_executor(None, conn.recv)) is not None:
             if message[0] == "meter":
                 conn.send((time.process_time(), sim.requests))
                 continue
             sim.clock = LineClock(start_monotonic_s=message[1])
             cpu_s, requests, wall_s = time.process_time(), sim.requests, time.monotonic()
+            stops[0] = 0
             await scanner.follow(line, clock=sim.clock, read_delay_ms=read_delay_ms)
             await asyncio.sleep(0.3)
             conn.send(
@@ -181,6 +191,7 @@ def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: 
                     cpu_s=time.process_time() - cpu_s,
                     requests=sim.requests - requests,
                     wall_s=time.monotonic() - wall_s,
+                    line_stops=stops[0],
                 )
             )
         await scanner.stop()

@@ -161,7 +161,8 @@ def describe(memory: AgentMemory, units: int) -> list[str]:
         lines.append(
             f"  units {units}: PLC saw {plant.count('pass')} passed, {plant.count('reject')}"
             f" rejected, {plant.count('none')} with no output, {plant.count('both')} both;"
-            f" agent counted {counters.get('passed', 0)} passed, {counters.get('held', 0)} held"
+            f" line stops {plant.line_stops}; agent counted {counters.get('passed', 0)} passed,"
+            f" {counters.get('held', 0)} held"
         )
     return lines
 

@@ -169,8 +169,6 @@ async def test_a_decision_written_alone_returns_once_it_is_durable(tmp_path: Pat
     try:
         await state.record_decision(checkpoint="sealing", udi=UNIT, decision="pass", seq=1)
         with sqlite3.connect(path) as other:
-            assert other.execute("SELECT decision, seq FROM decisions").fetchall() == [
-                ("pass", 1)
-            ]
+            assert other.execute("SELECT decision, seq FROM decisions").fetchall() == [("pass", 1)]
     finally:
         await state.close()
