@@ -1,16 +1,17 @@
-"""Line status: what the cloud knows about each edge agent.
+"""Line status: each edge agent as its retained `device.status` and its events show it.
 
-The cloud does not ingest `device.status` heartbeats: they are published retained on
-`.../status` and the ingest subscribes to `.../event` only. So adapter links (PLC,
-scanners, camera), outbox depth and the oldest unsent age are not known here, and
-online/offline is not known either; what is known is shown instead: when each device
-was last heard from (`devices.last_seen_at`, kept by the ingest), its highest seq, the
-events the cloud never received (open seq gaps) and its last decisions.
+From the status consumer (cloud/ingest/status.py, through `FleetStatusService`): online,
+silent (said online, then unheard for longer than the settings allow), offline (orderly
+stop or last will) or unknown; each adapter's link; the outbox depth and the age of the
+oldest unsent event; the config hash, compared between the agents of a line. From the
+events: when each device was last heard from through one (`devices.last_seen_at`), its
+highest seq, the events the cloud never received (open seq gaps) and its last decisions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import msgspec
@@ -19,11 +20,15 @@ from sqlalchemy import func, select
 from cloud.db.database import Database
 from cloud.db.types import utc_now
 from cloud.domain.events.models import DeviceSequence, Event, SeqGap
+from cloud.domain.fleet.liveness import Liveness
+from cloud.domain.fleet.queries import FleetStatusService
+from cloud.domain.fleet.schemas import DeviceStatusOut, LineConfigOut
 from cloud.domain.plant.models import Checkpoint, Device, Line, Site
 
 QUIET_AFTER = timedelta(minutes=5)
 """No event for this long: shown as quiet (an idle line is quiet too; it proves nothing)."""
 LAST_DECISIONS = 5
+LIVENESS_ORDER: tuple[Liveness, ...] = ("online", "silent", "offline", "unknown")
 
 
 class _Decided(msgspec.Struct):
@@ -56,6 +61,8 @@ class DeviceState:
     open_gaps: int
     missing_events: int
     decisions: list[Decision] = field(default_factory=list)
+    status: DeviceStatusOut | None = None
+    """Its latest device.status, judged now (None only if the device registered meanwhile)."""
 
     @property
     def heard(self) -> str:
@@ -64,10 +71,65 @@ class DeviceState:
             return "never"
         return "recent" if utc_now() - self.last_seen_at <= QUIET_AFTER else "quiet"
 
+    @property
+    def liveness(self) -> Liveness:
+        return "unknown" if self.status is None else _liveness(self.status.liveness)
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    site: str
+    line: str
+    devices: list[DeviceState]
+    configs: LineConfigOut | None
+    """The config hashes its agents report; None when none reported a status."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinesView:
+    lines: list[LineView]
+    checked_at: datetime
+    silent_after_s: float
+    subscribed: bool | None
+    """This instance's status subscription is up; None: it runs no status consumer."""
+
+    def clock(self, value: datetime | None) -> str:
+        """A time of today (UTC) as its clock reading alone, of another day with its date:
+        a status board is read for what happened in the last minutes."""
+        if value is None:
+            return "—"
+        if value.date() == self.checked_at.date():
+            return value.strftime("%H:%M:%S")
+        return value.strftime("%Y-%m-%d %H:%M")
+
+    @property
+    def counts(self) -> list[tuple[Liveness, int]]:
+        found = Counter(d.liveness for line in self.lines for d in line.devices)
+        return [(state, found[state]) for state in LIVENESS_ORDER]
+
 
 class LineStatus:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fleet: FleetStatusService) -> None:
         self.db = db
+        self.fleet = fleet
+
+    async def view(self) -> LinesView:
+        snapshot = await self.fleet.snapshot()
+        statuses = {d.device_id: d for d in snapshot.devices}
+        devices = [replace(d, status=statuses.get(d.device_id)) for d in await self.devices()]
+        configs = {(c.site, c.line): c for c in snapshot.lines}
+        lines: dict[tuple[str, str], list[DeviceState]] = {}
+        for device in devices:
+            lines.setdefault((device.site, device.line), []).append(device)
+        return LinesView(
+            lines=[
+                LineView(site=site, line=line, devices=members, configs=configs.get((site, line)))
+                for (site, line), members in lines.items()
+            ],
+            checked_at=snapshot.checked_at,
+            silent_after_s=snapshot.silent_after_s,
+            subscribed=snapshot.subscribed,
+        )
 
     async def devices(self) -> list[DeviceState]:
         async with self.db.sessions() as session:
@@ -122,6 +184,39 @@ class LineStatus:
                     )
                 )
         return states
+
+
+def age(seconds: float | None) -> str:
+    """A duration as people read it on a status board (a no-break space before the unit).
+
+    >>> [age(x).replace("\N{NO-BREAK SPACE}", " ") for x in (0, 17.46, 754, 1800, 9000, 2e5)]
+    ['0 s', '17.5 s', '12.6 min', '30 min', '2.5 h', '2.3 d']
+    """
+    if seconds is None:
+        return "—"
+    size, unit = next(
+        (
+            (size, unit)
+            for size, unit in ((86_400, "d"), (3600, "h"), (60, "min"))
+            if seconds >= size
+        ),
+        (1, "s"),
+    )
+    return f"{seconds / size:.1f}".removesuffix(".0") + f"\N{NO-BREAK SPACE}{unit}"
+
+
+def short_hash(config_hash: str | None) -> str:
+    """The start of a config hash, enough to tell two apart on screen."""
+    if not config_hash:
+        return "—"
+    return config_hash if len(config_hash) <= 14 else config_hash[:14] + "…"
+
+
+def _liveness(value: str) -> Liveness:
+    for state in LIVENESS_ORDER:
+        if state == value:
+            return state
+    return "unknown"
 
 
 def _decision(at: datetime, seq: int, payload: str) -> Decision:

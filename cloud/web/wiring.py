@@ -62,7 +62,7 @@ def console_parts(rt: Runtime) -> ConsoleParts:
             "finder": provide(Finder(rt.db, trace)),
             "genealogy_service": provide(GenealogyService(rt.db, trace)),
             "hold_board": provide(HoldBoard(rt.db)),
-            "line_status": provide(LineStatus(rt.db)),
+            "line_status": provide(LineStatus(rt.db, rt.fleet_status())),
             "kpi_service": provide(
                 KpiService(rt.db, trace, recalls, QualityService(rt.db, signatures))
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
 import itertools
 import secrets
 import socket
@@ -21,11 +22,15 @@ import uvicorn
 from access_helpers import PASSWORD, bearer
 from cloud_helpers import Device
 from issue8_scenario import CATHETER, tell
+from status_helpers import status_of, topic_of
 
 from cloud.app import create_app
 from cloud.db.database import Database
 from cloud.db.migrate import upgrade_database
 from cloud.domain.audit import capture
+from cloud.domain.events.validation import Incoming
+from cloud.domain.fleet.checks import StatusReceipt
+from cloud.domain.fleet.store import StatusStore
 from cloud.domain.plant.services import PlantCheckpoint, PlantService
 from cloud.settings import Settings
 
@@ -137,6 +142,39 @@ async def _bootstrap(url: str, devices: dict[str, Device]) -> dict[str, str]:
         await db.close()
 
 
+async def _agents_report(url: str, devices: dict[str, Device], prefix: str) -> None:
+    """The agents' statuses as the status consumer stores them (its MQTT path is tested in
+    tests/integration/cloud/test_device_status.py): sealing online with a backlog and a
+    scanner down, assembly silent for two hours, packing on another config, receiving
+    offline, shipping never heard."""
+    db = Database.connect(url)
+    store = StatusStore(
+        db,
+        topic_prefix=prefix,
+        accept_unknown_devices=False,
+        max_bytes=65536,
+        dead_letter_keep_bytes=1024,
+    )
+    now = dt.datetime.now(dt.UTC)
+    earlier = now - dt.timedelta(hours=2)
+    reports = [
+        (devices["sealing"], status_of(devices["sealing"], depth=42, oldest_s=17.5), now),
+        (devices["assembly"], status_of(devices["assembly"], occurred_at=earlier), earlier),
+        (devices["packing"], status_of(devices["packing"], config="cfg-2"), now),
+        (devices["receiving"], status_of(devices["receiving"], online=False), now),
+    ]
+    try:
+        result = await store.record(
+            [
+                StatusReceipt(Incoming(data, topic_of(d, prefix), at, "mqtt"), retained=False)
+                for d, data, at in reports
+            ]
+        )
+        assert result.stored == len(reports), result
+    finally:
+        await db.close()
+
+
 def seed(service: LiveService, url: str) -> None:
     """The plant's story through the API: people, device credentials, events, a unit held at
     sealing, a closed CAPA."""
@@ -160,6 +198,7 @@ def seed(service: LiveService, url: str) -> None:
             issued = api.post(f"/api/devices/{d.device_id}/credentials", headers=admin)
             issued.raise_for_status()
             tokens[d.device_id] = {"Authorization": f"Bearer {issued.json()['token']}"}
+        run_async(_agents_report(url, devices, service.settings.topic_prefix))
         story = tell(devices)
         sealing = devices["sealing"]
         extra = [
@@ -196,7 +235,10 @@ def seed(service: LiveService, url: str) -> None:
 
 def running(kind: str, directory: str) -> Iterator[LiveService]:
     url, pg_name = fresh_database(kind, directory)
-    service = LiveService(Settings(database_url=url, topic_prefix=f"t{secrets.token_hex(4)}/v1"))
+    # A long heartbeat period: the agents stored online stay online while the tests run.
+    service = LiveService(
+        Settings(database_url=url, topic_prefix=f"t{secrets.token_hex(4)}/v1", status_period_s=600)
+    )
     service.start()
     try:
         seed(service, url)

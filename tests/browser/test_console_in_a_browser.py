@@ -1,6 +1,7 @@
 """The console in headless Chromium against the real service on PostgreSQL and on SQLite:
 log in, search a UDI, open the unit and its genealogy, run a recall scope and freeze it,
-sign a release, see the dashboard; then every page at a laptop and a tablet width.
+sign a release, see the dashboard; the agents on the line status page; then every page at
+a laptop and a tablet width.
 
 Each page is saved as a screenshot under `test-output/screenshots/<db>/`, and its load
 time is written to `test-output/page-times-<db>.txt` (a log, not an assertion: the machine
@@ -13,10 +14,13 @@ import re
 from pathlib import Path
 
 from access_helpers import PASSWORD
-from conftest import OUTPUT
 from issue8_scenario import KIT, TUBING, tell
 from live_service import LiveService, plant_devices
 from playwright.sync_api import Browser, Page, expect
+
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+"""Where screenshots and page-load logs go (as in conftest; not imported from it: a test
+directory's `conftest` module name is shared by every test directory)."""
 
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
@@ -98,6 +102,34 @@ def test_the_quality_engineers_journey(
     expect(page.locator("svg.chart").first).to_be_visible()
     expect(page.locator(".tile", has_text="CAPA closure")).to_contain_text("(1 of 1 closed)")
     shoot(page, screenshots, "07-dashboard")
+    context.close()
+
+
+def test_line_status_shows_every_agent(
+    service: LiveService, browser: Browser, screenshots: Path
+) -> None:
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    log_in(page, service, "olga")
+    page.goto(f"{service.url}/console/lines")
+    expect(page.locator("h1")).to_have_text("Line status")
+
+    def state(device_id: str) -> str:
+        return page.locator(f"#agent-{device_id} td").nth(1).locator(".badge").inner_text()
+
+    assert [state(f"edge-{cp}") for cp in plant_devices()] == [
+        "offline",  # receiving
+        "online",  # sealing
+        "silent",  # assembly
+        "online",  # packing
+        "unknown",  # shipping
+    ]
+    sealing = page.locator("#agent-edge-sealing")
+    expect(sealing).to_contain_text("42 unsent")
+    expect(sealing).to_contain_text("scanner-1 down")
+    expect(page.locator("#agent-edge-packing")).to_contain_text("differs")
+    expect(page.locator(".notice.warn")).to_contain_text("run different configs")
+    shoot(page, screenshots, "08-lines")
     context.close()
 
 

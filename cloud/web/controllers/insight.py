@@ -13,7 +13,7 @@ from cloud.domain.audit.services import AuditService
 from cloud.domain.errors import InvalidFieldError
 from cloud.web.charts import Bar, bars
 from cloud.web.kpi import KpiService, Rate
-from cloud.web.lines import QUIET_AFTER, LineStatus
+from cloud.web.lines import QUIET_AFTER, LineStatus, age, short_hash
 from cloud.web.render import page
 from cloud.web.session import PREFIX
 
@@ -69,13 +69,14 @@ class InsightController(Controller):
     async def lines(
         self, request: Request[Any, Any, Any], line_status: NamedDependency[LineStatus]
     ) -> Response[str]:
-        devices = await line_status.devices()
         return page(
             request,
             "lines.html",
             active="lines",
-            devices=devices,
+            view=await line_status.view(),
             quiet_min=int(QUIET_AFTER.total_seconds() // 60),
+            age=age,
+            short_hash=short_hash,
         )
 
     @get("/dashboard")

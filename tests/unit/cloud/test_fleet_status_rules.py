@@ -1,4 +1,5 @@
-"""The status consumer's pure parts: a status message's checks, liveness, config drift."""
+"""The status consumer's pure parts: a status message's checks, liveness, config drift, and
+the line status page's durations."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from cloud.domain.events.validation import Incoming, Refused
 from cloud.domain.fleet import checks, liveness
 from cloud.domain.fleet.checks import CheckedStatus, Cleared, StatusReceipt, check_status
 from cloud.domain.fleet.liveness import line_configs, silent_after
+from cloud.web import lines
 from protocols.codec import encode_event
 from protocols.events import DeviceStatus, LotReceived
 from protocols.ids import uuid7
@@ -148,7 +150,7 @@ def test_config_drift_on_a_line() -> None:
     assert [(x.line, x.consistent) for x in lines] == [("l1", True), ("l2", True)]
 
 
-@pytest.mark.parametrize("module", [checks, liveness])
+@pytest.mark.parametrize("module", [checks, liveness, lines])
 def test_doctests(module: object) -> None:
     failed, attempted = doctest.testmod(module)  # type: ignore[arg-type]
     assert failed == 0 and attempted > 0

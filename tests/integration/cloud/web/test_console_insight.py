@@ -11,6 +11,7 @@ from cloud_helpers import Device
 from console_helpers import LogIn
 from issue8_scenario import CATHETER, Story
 from sqlalchemy import update
+from status_helpers import status_of, topic_of
 
 from cloud.db.database import Database
 from cloud.domain.audit.models import AuditEntry
@@ -18,6 +19,8 @@ from cloud.domain.auth.principal import Principal
 from cloud.domain.auth.services import AuthService
 from cloud.domain.events.ingest import EventIngestService, IngestOptions
 from cloud.domain.events.validation import Incoming
+from cloud.domain.fleet.checks import StatusReceipt
+from cloud.domain.fleet.store import StatusStore
 from cloud.domain.quality.schemas import CapaIn
 from cloud.domain.quality.services import QualityService
 from cloud.domain.signatures.schemas import SignIn
@@ -70,21 +73,73 @@ async def closed_capa(db: Database) -> None:
     )
 
 
-async def test_line_status_says_what_is_known_and_what_is_not(
+async def agents_report(db: Database, plant: dict[str, Device], settings: Settings) -> None:
+    """Statuses as the status consumer stores them: sealing online with a backlog and a
+    scanner down, assembly silent for an hour, packing on another config, receiving
+    offline, shipping never heard."""
+    store = StatusStore(
+        db,
+        topic_prefix=settings.topic_prefix,
+        accept_unknown_devices=False,
+        max_bytes=settings.max_event_bytes,
+        dead_letter_keep_bytes=settings.dead_letter_keep_bytes,
+    )
+    now = dt.datetime.now(dt.UTC)
+    hour_ago = now - dt.timedelta(hours=1)
+    reports = [
+        (plant["sealing"], status_of(plant["sealing"], depth=42, oldest_s=17.5), now),
+        (plant["assembly"], status_of(plant["assembly"], occurred_at=hour_ago), hour_ago),
+        (plant["packing"], status_of(plant["packing"], config="cfg-2"), now),
+        (plant["receiving"], status_of(plant["receiving"], online=False), now),
+    ]
+    result = await store.record(
+        [
+            StatusReceipt(Incoming(data, topic_of(d, settings.topic_prefix), at, "mqtt"), False)
+            for d, data, at in reports
+        ]
+    )
+    assert (result.stored, result.refused) == (4, 0)
+
+
+def agent_row(html: str, device_id: str) -> str:
+    return html[html.index(f'id="agent-{device_id}"') :].split("</tr>")[0]
+
+
+async def test_line_status_shows_each_agent_its_links_outbox_and_config(
     story: Story, db: Database, plant: dict[str, Device], settings: Settings, login: LogIn
 ) -> None:
     await line_trouble(db, plant, settings)
+    await agents_report(db, plant, settings)
     web = await login("operator")
     response = await web.get("/console/lines")
     assert response.status_code == 200
     html = response.text
-    assert "does not receive the edge agents' heartbeats" in html
-    row = html[html.index("edge-sealing") :].split("</tr>")[0]
-    assert "1 in 1 gap(s)" in row  # the lost event
-    assert "CA11" in row and "no UDI read" in row and "udi.invalid" in row
-    assert "recent" in row
-    receiving = html[html.index("edge-receiving") :].split("</tr>")[0]
-    assert "no inspection" in receiving and "0</td>" in receiving
+    # This test's service runs no status consumer: the page says where the states come from.
+    assert "runs no status consumer" in html
+    assert "The agents of this line run different configs" in html
+    assert "<code>cfg-2</code> on edge-packing" in html
+    sealing = agent_row(html, "edge-sealing")
+    assert '<span class="badge online">online</span>' in sealing
+    assert "42 unsent" in sealing and "oldest 17.5\N{NO-BREAK SPACE}s" in sealing
+    assert '<span class="badge ok">plc up</span>' in sealing
+    assert '<span class="badge bad">scanner-1 down</span>' in sealing and "no reply" in sealing
+    assert "camera-1 unknown" in sealing
+    assert "v1.4.2" in sealing and "<code>cfg-1</code>" in sealing and "differs" not in sealing
+    # From its events: the lost event, the last decisions.
+    assert "1 missing in 1 gap(s)" in sealing
+    assert "CA11" in sealing and "no UDI read" in sealing and "udi.invalid" in sealing
+    assert '<span class="badge warn">silent</span>' in agent_row(html, "edge-assembly")
+    packing = agent_row(html, "edge-packing")
+    assert "online" in packing and '<span class="badge warn">differs</span>' in packing
+    assert "0 unsent" in packing
+    receiving = agent_row(html, "edge-receiving")
+    assert '<span class="badge offline">offline</span>' in receiving
+    assert "no inspection" in receiving
+    shipping = agent_row(html, "edge-shipping")
+    assert ">unknown</span>" in shipping and "heard" not in shipping
+    # The tiles: 2 online, 1 silent, 1 offline, 1 unknown.
+    tiles = re.findall(r'<div class="tile"><b>(\d+)</b><span><span class="badge[^"]*">(\w+)', html)
+    assert tiles == [("2", "online"), ("1", "silent"), ("1", "offline"), ("1", "unknown")]
 
 
 def bar(html: str, label: str) -> str:
