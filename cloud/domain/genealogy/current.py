@@ -12,22 +12,23 @@ each unit's edges and open containment cost more than the rest of the query.
 unit is an end unit while no unit descends from it); `mark_consumed` runs after the batch's
 links, so rows added for a unit consumed in the same batch are corrected too, whatever the
 order the events arrived in.
+
+The ids are bound as one list (PostgreSQL: an array, SQLite: a JSON array): one prepared
+statement whatever a batch's size, where an expanded `IN` would be planned anew for each.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import ARRAY, BigInteger, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter, TextClause
 
-_CONSUMED = text("UPDATE units SET consumed = true WHERE id IN :ids AND NOT consumed").bindparams(
-    bindparam("ids", expanding=True)
-)
-_NOT_END = text(
-    "UPDATE lineage SET descendant_end = false "
-    "WHERE descendant_kind = 'unit' AND descendant_id IN :ids AND descendant_end"
-).bindparams(bindparam("ids", expanding=True))
+from cloud.db.dialect import is_postgres
+
 # The open containment packed last, as the device history record shows it; the id breaks a
 # tie between two packs at the same instant.
 CURRENT_CONTAINER = (
@@ -36,20 +37,36 @@ CURRENT_CONTAINER = (
     "AND k.packed_at IS NOT NULL AND k.unpacked_at IS NULL "
     "ORDER BY k.packed_at DESC, k.id DESC LIMIT 1"
 )
-_PLACE = text(f"UPDATE units SET container_id = ({CURRENT_CONTAINER}) WHERE id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
+_CONSUMED = "UPDATE units SET consumed = true WHERE {id} AND NOT consumed"
+_NOT_END = (
+    "UPDATE lineage SET descendant_end = false "
+    "WHERE descendant_kind = 'unit' AND {descendant_id} AND descendant_end"
 )
+_PLACE = f"UPDATE units SET container_id = ({CURRENT_CONTAINER}) WHERE {{id}}"
+
+
+def _for_ids(session: AsyncSession, sql: str, ids: Collection[int]) -> TextClause:
+    """`sql` with its `{column}` placeholder as "column is one of `ids`"."""
+    values = sorted(ids)
+    param: BindParameter[Any]
+    if is_postgres(session):
+        member = "{} = ANY(:ids)"
+        param = bindparam("ids", values, type_=ARRAY(BigInteger()))
+    else:
+        member = "{} IN (SELECT value FROM json_each(:ids))"
+        param = bindparam("ids", json.dumps(values))
+    columns = {name: member.format(name) for name in ("id", "descendant_id")}
+    return text(sql.format(**columns)).bindparams(param)
 
 
 async def mark_consumed(session: AsyncSession, unit_ids: Collection[int]) -> None:
     """These units went into other units: they are no longer end units."""
     if unit_ids:
-        ids = sorted(unit_ids)
-        await session.execute(_CONSUMED, {"ids": ids})
-        await session.execute(_NOT_END, {"ids": ids})
+        for sql in (_CONSUMED, _NOT_END):
+            await session.execute(_for_ids(session, sql, unit_ids))
 
 
 async def place(session: AsyncSession, unit_ids: Collection[int]) -> None:
     """Work out again the current container of units packed or unpacked in this batch."""
     if unit_ids:
-        await session.execute(_PLACE, {"ids": sorted(unit_ids)})
+        await session.execute(_for_ids(session, _PLACE, unit_ids))
