@@ -29,8 +29,10 @@ def service(
     yield from running(request.param, str(directory))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped on purpose: Playwright's sync API runs an event loop in this thread
+    while it is open, and every asyncio test after it would find that loop running."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium package (scripts/check does)"
