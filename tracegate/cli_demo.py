@@ -72,7 +72,7 @@ def demo_command(
             help="Units per second on the line (the gap between two units must exceed the"
             " checkpoints' decision deadlines).",
         ),
-    ] = 3.0,
+    ] = 2.0,
 ) -> None:
     """Run a whole plant here: broker, cloud, simulated PLCs, scanners and camera, one edge
     agent per checkpoint; units with realistic trouble; then what the cloud knows."""

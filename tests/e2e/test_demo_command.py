@@ -25,8 +25,7 @@ def test_the_demo_command_runs_a_small_plant_and_cleans_up(tmp_path: Path) -> No
     env.pop("TRACEGATE_CONFIG", None)
     env.pop("TRACEGATE_DATABASE_URL", None)
     done = subprocess.run(
-        # 2 units a second, not 3: half a second between units on a loaded test machine.
-        [*DEMO, "--units", "20", "--rate", "2", "--exit", "--no-live", "--workdir", str(workdir)],
+        [*DEMO, "--units", "20", "--exit", "--no-live", "--workdir", str(workdir)],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -93,7 +93,7 @@ class LinePlan(msgspec.Struct, frozen=True, kw_only=True):
         units: int,
         stages: Sequence[str],
         seed: int = 2026,
-        rate_per_s: float = 3.0,
+        rate_per_s: float = 2.0,
         stage_gap_s: float | None = None,
         photo_eye_pulse_ms: float = 150.0,
         production_date: dt.date | None = None,

@@ -61,7 +61,7 @@ class DemoOptions:
     database_url: str | None = None
     """A fresh database (`postgresql+asyncpg://...`); None: SQLite in the working directory."""
     plant_file: Path = EXAMPLE_PLANT
-    rate_per_s: float = 3.0
+    rate_per_s: float = 2.0
     """Units per second; the pitch must exceed every unit checkpoint's decision deadline."""
     seed: int = 2026
     topic_prefix: str | None = None
