@@ -8,12 +8,14 @@ prefix on the session's broker.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import sys
 from pathlib import Path
 
 import msgspec
+import pytest
 from access_helpers import bearer
 from cloud_helpers import Collector, Device, OwnMosquitto, wait_until
 from litestar.testing import AsyncTestClient
@@ -29,8 +31,14 @@ from status_helpers import (
 
 from cloud.app import create_app
 from cloud.db.database import Database
+from cloud.db.migrate import upgrade_database
 from cloud.domain.events.models import DeadLetter
+from cloud.domain.events.validation import Incoming
+from cloud.domain.fleet.checks import StatusReceipt
 from cloud.domain.fleet.models import DeviceStatusChange, DeviceStatusRow
+from cloud.domain.plant.services import PlantCheckpoint, PlantService
+from cloud.ingest import status as status_module
+from cloud.runtime import status_consumer
 from cloud.settings import Settings
 from edge.outbox import Outbox
 from edge.publish import Publisher as EdgePublisher
@@ -364,3 +372,64 @@ async def _all_judged(client: AsyncTestClient) -> dict[str, object] | None:  # t
     body: dict[str, object] = (await client.get("/api/devices/status")).json()
     states = [d["liveness"] for d in body["devices"]]  # type: ignore[attr-defined]
     return body if states.count("silent") == 3 and "offline" in states else None
+
+
+async def test_statuses_wait_while_the_database_is_away(
+    devices: dict[str, Device], prefix: str, mosquitto: OwnMosquitto, tmp_path: Path
+) -> None:
+    """A database that cannot be opened yet (SQLite in a folder not made yet): the consumer
+    keeps the message, retries, and stores it once the database is there."""
+    sealing = devices["sealing"]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'later' / 'tracegate.sqlite3'}"
+    away = Settings(
+        database_url=url, mqtt_url=mosquitto.url, topic_prefix=prefix, accept_unknown_devices=False
+    )
+    later = Database.connect(url)
+    try:
+        async with consuming(away, later) as consumer:
+            topic = topic_of(sealing, away.topic_prefix)
+            await asyncio.to_thread(publish, mosquitto.port, topic, status_of(sealing, depth=5))
+            await wait_until(
+                lambda: consumer.stats.store_failures >= 1, timeout_s=15, what="a failed store"
+            )
+            # The database appears at once, migrated and with the plant (as a restored one).
+            ready = f"sqlite+aiosqlite:///{tmp_path / 'ready' / 'tracegate.sqlite3'}"
+            (tmp_path / "ready").mkdir()
+            await upgrade_database(ready)
+            prepared = Database.connect(ready)
+            try:
+                await PlantService(prepared).import_checkpoints(
+                    [
+                        PlantCheckpoint(
+                            site=sealing.site,
+                            line=sealing.line,
+                            checkpoint=sealing.checkpoint,
+                            device_id=sealing.device_id,
+                        )
+                    ]
+                )
+            finally:
+                await prepared.close()
+            (tmp_path / "ready").rename(tmp_path / "later")
+            await wait_until(lambda: consumer.stats.stored == 1, timeout_s=30, what="stored")
+        stored = await device_status(later, sealing.device_id)
+    finally:
+        await later.close()
+    assert stored.liveness == "online" and stored.outbox_depth == 5
+
+
+def test_a_long_outage_keeps_the_latest_status_of_each_topic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(status_module, "MAX_WAITING", 3)
+    settings = Settings()  # nothing is connected: only the waiting list is used
+    consumer = status_consumer(settings, Database.connect(settings.database_url))
+    now = dt.datetime.now(dt.UTC)
+    waiting = [
+        StatusReceipt(Incoming(f"{topic}-{n}".encode(), topic, now, "mqtt"), retained=False)
+        for n, topic in enumerate(["a", "b", "a", "c", "b"])
+    ]
+    kept = consumer._coalesced(waiting)
+    assert [r.incoming.payload for r in kept] == [b"a-2", b"c-3", b"b-4"]
+    assert consumer.stats.coalesced == 2
+    assert consumer._coalesced(kept) == kept  # within the limit: untouched
