@@ -603,9 +603,9 @@ async def steady_latency(
         ingest_client_id=f"bench-lat-{secrets.token_hex(3)}",
         accept_unknown_devices=False,
     )
-    db = Database.connect(url)
+    db = Database.connect(url, pre_ping=False)  # as `tracegate cloud ingest` connects
     worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
-    settle_collector()  # as `tracegate cloud ingest` does
+    settle_collector()  # and settles its process
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     await worker.wait_subscribed(timeout_s=5)

@@ -141,7 +141,12 @@ async def _ingest(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     db = Database.connect(settings.database_url, pool_size=settings.database_pool_size)
-    worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
+    # The events' own pool, without a ping per checkout (3 round trips a batch): a batch
+    # that meets a lost connection stays unacknowledged and is retried.
+    events_db = Database.connect(
+        settings.database_url, pool_size=settings.ingest_concurrency, pre_ping=False
+    )
+    worker = MqttIngest(settings, EventIngestService(events_db, ingest_options(settings)))
     # Beside the events, the agents' retained device.status (a plain subscription of its own).
     status = status_consumer(settings, db)
     settle_collector()
@@ -149,6 +154,7 @@ async def _ingest(settings: Settings) -> None:
     try:
         await asyncio.gather(worker.run(stop), status.run(stop))
     finally:
+        await events_db.close()
         await db.close()
     stats = worker.stats
     typer.echo(

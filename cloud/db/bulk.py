@@ -18,18 +18,28 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+_DRIVER = "tracegate.bulk.driver"
+
 
 async def driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under the session, inside the session's open transaction."""
+    # Kept with the session for its current transaction: finding it again costs two
+    # greenlet round trips through SQLAlchemy, and a batch asks for it seven times.
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_DRIVER)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        driver: Any = cached[1]
+        return driver
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
+    driver = raw.driver_connection
     if not driver.is_in_transaction():
         # SQLAlchemy's adapter opens its transaction on the first statement; without one
         # the raw statements below would each commit on their own.
         await connection.execute(text("SELECT 1"))
     if not driver.is_in_transaction():
         raise RuntimeError("bulk write outside a transaction: expected the session's to be open")
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
     return driver
 
 

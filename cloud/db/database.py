@@ -15,9 +15,9 @@ class Database:
     sessions: async_sessionmaker[AsyncSession] = field(repr=False)
 
     @classmethod
-    def connect(cls, database_url: str, *, pool_size: int = 10) -> Database:
+    def connect(cls, database_url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Database:
         """Build the engine (no connection is opened until first use)."""
-        engine = create_engine(database_url, pool_size=pool_size)
+        engine = create_engine(database_url, pool_size=pool_size, pre_ping=pre_ping)
         return cls(engine=engine, sessions=create_sessions(engine))
 
     @property

@@ -11,7 +11,9 @@ import os
 import threading
 from collections.abc import AsyncIterator
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import msgspec
+import pytest
 from cloud_helpers import Device, OwnMosquitto, publisher, wait_until, with_field
 from sqlalchemy import func, select
 
@@ -162,3 +164,41 @@ async def test_two_workers_in_one_group_split_the_events(
     assert one.stats.stored + two.stats.stored == 300
     assert await count(db, Event) == 300
     assert await open_gaps(db) == 0
+
+
+async def test_connections_to_postgresql_lost_between_batches_lose_nothing(
+    db: Database, plant: dict[str, Device], settings: Settings, mosquitto: OwnMosquitto
+) -> None:
+    if not settings.is_postgres:
+        pytest.skip("PostgreSQL connections only: SQLite has none to lose")
+    sealing = plant["sealing"]
+    topic = sealing.topic(settings.topic_prefix)
+    # As `tracegate cloud ingest` connects: no ping when a connection leaves the pool.
+    events_db = Database.connect(settings.database_url, pre_ping=False)
+    try:
+        async with running(settings, events_db) as worker:
+            with publisher(mosquitto.port, f"{settings.ingest_client_id}-edge") as pub:
+                for n in range(30):
+                    pub.publish(topic, sealing.inspected(f"before-{n}")[1])
+                await wait_until(lambda: _has(db, 30), what="30 events stored")
+                await _terminate_other_connections(settings.database_url)
+                for n in range(30):
+                    pub.publish(topic, sealing.inspected(f"after-{n}")[1])
+                await wait_until(lambda: _has(db, 60), timeout_s=20, what="60 events stored")
+        assert worker.stats.store_failures >= 1  # the lost connection was met, and retried
+        assert worker.stats.refused == 0
+        assert await count(db, DeadLetter) == 0
+        assert await open_gaps(db) == 0
+    finally:
+        await events_db.close()
+
+
+async def _terminate_other_connections(database_url: str) -> None:
+    name = database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+    finally:
+        await admin.close()
