@@ -144,7 +144,8 @@ async def _demo(options: DemoOptions, console: Console, *, live: bool, keep_runn
             if keep_running:
                 console.print(
                     f"\nThe web API stays up at [bold]{report.cloud_url}[/] (OpenAPI:"
-                    f" {report.cloud_url}/schema/swagger); Ctrl-C stops everything."
+                    f" {report.cloud_url}/schema/swagger), the web console at"
+                    f" [bold]{report.cloud_url}/console[/]; Ctrl-C stops everything."
                 )
                 await stop_waiting.wait()
             console.print("stopping: agents, simulators, cloud, broker ...")
