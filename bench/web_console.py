@@ -173,7 +173,7 @@ def _measure(base: str, plant: Plant, rounds: int) -> None:
         ("holds", "/console/holds", "/api/holds?status=open"),
         ("recall cockpit", f"/console/recalls/{number}", f"/api/recalls/{number}"),
         ("recalls", "/console/recalls", "/api/recalls"),
-        ("lines", "/console/lines", "/api/devices"),
+        ("lines", "/console/lines", "/api/devices/status"),
         ("dashboard (all data)", f"/console/dashboard?start={start}", "/health"),
         ("audit (chain verified)", "/console/audit", "/api/audit/verify?devices=false"),
     ]

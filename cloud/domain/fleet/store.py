@@ -295,20 +295,25 @@ async def _record_changes(session: AsyncSession, changes: list[dict[str, Any]]) 
         ),
         changes,
     )
-    for device_id in sorted({change["device_id"] for change in changes}):
-        newest = (
-            select(DeviceStatusChange.id)
-            .where(DeviceStatusChange.device_id == device_id)
-            .order_by(DeviceStatusChange.id.desc())
-            .limit(HISTORY_PER_DEVICE)
-            .subquery()
+    # One statement for every device of the batch (a cloud instance that connects gets every
+    # agent's first status at once: a statement per device cost about 1 ms each).
+    ranked = (
+        select(
+            DeviceStatusChange.id,
+            func.row_number()
+            .over(partition_by=DeviceStatusChange.device_id, order_by=DeviceStatusChange.id.desc())
+            .label("newer"),
         )
-        await session.execute(
-            delete(DeviceStatusChange).where(
-                DeviceStatusChange.device_id == device_id,
-                DeviceStatusChange.id < select(func.min(newest.c.id)).scalar_subquery(),
+        .where(DeviceStatusChange.device_id.in_({change["device_id"] for change in changes}))
+        .subquery()
+    )
+    await session.execute(
+        delete(DeviceStatusChange).where(
+            DeviceStatusChange.id.in_(
+                select(ranked.c.id).where(ranked.c.newer > HISTORY_PER_DEVICE)
             )
         )
+    )
     return len(changes)
 
 

@@ -36,6 +36,7 @@ from cloud.domain.events.models import DeadLetter
 from cloud.domain.events.validation import Incoming
 from cloud.domain.fleet.checks import StatusReceipt
 from cloud.domain.fleet.models import DeviceStatusChange, DeviceStatusRow
+from cloud.domain.fleet.store import HISTORY_PER_DEVICE, StatusStore
 from cloud.domain.plant.services import PlantCheckpoint, PlantService
 from cloud.ingest import status as status_module
 from cloud.runtime import status_consumer
@@ -433,3 +434,43 @@ def test_a_long_outage_keeps_the_latest_status_of_each_topic(
     assert [r.incoming.payload for r in kept] == [b"a-2", b"c-3", b"b-4"]
     assert consumer.stats.coalesced == 2
     assert consumer._coalesced(kept) == kept  # within the limit: untouched
+
+
+async def test_the_history_keeps_the_newest_changes_of_each_device(
+    db: Database, plant: dict[str, Device], settings: Settings
+) -> None:
+    store = StatusStore(
+        db,
+        topic_prefix=settings.topic_prefix,
+        accept_unknown_devices=False,
+        max_bytes=settings.max_event_bytes,
+        dead_letter_keep_bytes=settings.dead_letter_keep_bytes,
+    )
+    sealing, packing = plant["sealing"], plant["packing"]
+    start = dt.datetime.now(dt.UTC)
+
+    def receipt(device: Device, n: int, *, online: bool) -> StatusReceipt:
+        at = start + dt.timedelta(seconds=n)
+        data = status_of(device, online=online, occurred_at=at)
+        return StatusReceipt(
+            Incoming(data, topic_of(device, settings.topic_prefix), at, "mqtt"), False
+        )
+
+    await store.record([receipt(packing, 0, online=True)])
+    # A flapping agent: 25 changes in one batch, then 5 more one by one.
+    first = await store.record([receipt(sealing, n, online=n % 2 == 0) for n in range(25)])
+    for n in range(25, 30):
+        await store.record([receipt(sealing, n, online=n % 2 == 0)])
+    async with db.sessions() as session:
+        kept = await session.execute(
+            select(DeviceStatusChange.device_id, DeviceStatusChange.at).order_by(
+                DeviceStatusChange.id
+            )
+        )
+        by_device: dict[str, list[dt.datetime]] = {}
+        for device_id, at in kept:
+            by_device.setdefault(device_id, []).append(at)
+    assert (first.stored, first.changes) == (25, 25)
+    assert by_device[sealing.device_id] == [start + dt.timedelta(seconds=n) for n in range(10, 30)]
+    assert by_device[packing.device_id] == [start]
+    assert HISTORY_PER_DEVICE == 20
