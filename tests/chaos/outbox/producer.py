@@ -1,7 +1,8 @@
 """A minimal edge agent for the kill tests: commits events and publishes them, until killed.
 
 Prints each committed seq on its own line, flushed, only after `commit` returned (durable):
-whatever it printed must never be lost, however it is killed.
+whatever it printed must never be lost, however it is killed. Prints `online` once its
+publisher is connected (its will is then with the broker).
 
     producer.py --outbox PATH --port PORT --prefix PREFIX --device ID [--drain-only]
 """
@@ -42,12 +43,21 @@ async def run(args: argparse.Namespace) -> None:
         await outbox.close()
         print("drained", flush=True)
         return
+
+    async def tell_online() -> None:
+        await publisher.wait_connected(timeout_s=60)
+        sys.stdout.write("online\n")
+        sys.stdout.flush()
+
+    announcing = asyncio.create_task(tell_online())
     n = 0
     while True:
         committed = await outbox.commit(make_event(args.device, n))
         sys.stdout.write(f"{committed.seq}\n")
         sys.stdout.flush()
         n += 1
+        if announcing.done() and announcing.exception() is not None:
+            raise RuntimeError("the publisher never connected") from announcing.exception()
         if n % 20 == 0:
             await asyncio.sleep(0.005)  # a busy line, not a benchmark: let the publisher run
 
