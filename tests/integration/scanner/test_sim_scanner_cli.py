@@ -32,10 +32,10 @@ async def test_cli_scanner_over_tcp_serves_its_texts() -> None:
     )
     try:
         async with make_scanner(f"socket://127.0.0.1:{port}") as scanner:
-            await scanner.wait_up(timeout_s=10.0)
+            await scanner.wait_up(timeout_s=30.0)
             reads = scanner.reads()
-            got = [await next_read(reads, timeout_s=10.0) for _ in range(3)]
-        out, err = await asyncio.wait_for(process.communicate(), 10.0)
+            got = [await next_read(reads, timeout_s=30.0) for _ in range(3)]
+        out, err = await asyncio.wait_for(process.communicate(), 30.0)
     finally:
         if process.returncode is None:
             process.kill()
@@ -73,9 +73,9 @@ async def test_cli_scanner_follows_the_sim_plc_line_over_a_pty(tmp_path: Path) -
         banner = await asyncio.wait_for(process.stdout.readline(), 10.0)
         assert banner.decode() == f"sim scanner: {link}\n"
         async with make_scanner(str(link), framing=Framing.named("crlf")) as scanner:
-            await scanner.wait_up(timeout_s=5.0)
+            await scanner.wait_up(timeout_s=30.0)
             reads = scanner.reads()
-            got = [await next_read(reads, timeout_s=10.0) for _ in range(3)]
+            got = [await next_read(reads, timeout_s=30.0) for _ in range(3)]
         await asyncio.wait_for(process.wait(), 10.0)
     finally:
         if process.returncode is None:
