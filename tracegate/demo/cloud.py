@@ -49,6 +49,8 @@ class CloudSettings:
                 "ingest_session_expiry_s = 600",
                 "ingest_batch_wait_ms = 10",
                 "accept_unknown_devices = false",
+                # The demo's agents heartbeat every 5 s (plant.py): one silent for 15 s is shown so.
+                "status_period_s = 5",
                 'http_host = "127.0.0.1"',
                 f"http_port = {self.http_port}",
                 "",
