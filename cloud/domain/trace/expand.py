@@ -194,7 +194,7 @@ async def units_from(
         "SELECT u.id, u.di, u.serial, u.lot, u.status, u.consumed, u.container_id "
         "FROM d JOIN units AS u ON u.id = d.id"
     )
-    await plan_for_lists(session)
+    await plan_for_lists(session, large=bool(seeds.lots) or len(seeds.units) > SMALL_SEED)
     with collector_paused():
         fetched = await query.rows(sql)
         # A unit reached from two seeds comes twice: the sort brings the copies together.
@@ -214,35 +214,45 @@ async def units_from(
     return units
 
 
-_PLANNED = "trace.planned_transaction"
+SMALL_SEED = 1_000
+"""Up to this many unit seeds (and no lot) the answer is small and a cached plan serves."""
+_PLANNED = "trace.planned"
 
 
-async def plan_for_lists(session: AsyncSession) -> None:
-    """Plan the trace statements of this transaction for the lists they are given (PostgreSQL;
-    once per transaction, before the seeds are looked up, whose statements it also plans)."""
-    transaction = session.sync_session.get_transaction()
-    if not is_postgres(session) or (
-        transaction is not None and session.info.get(_PLANNED) is transaction
-    ):
+async def plan_for_lists(session: AsyncSession, *, large: bool) -> None:
+    """Set how this transaction's trace statements are planned (PostgreSQL; once, or again
+    when a `large` list follows small ones).
+
+    `large`: the lists may reach 100,000 units, so each statement is planned for the list
+    it is given instead of reusing a cached plan.
+    """
+    if not is_postgres(session):
         return
-    # For this transaction only. A generic (prepared) plan would forget a list's length, or
-    # an excursion's limits (its scope would read the whole day's values instead of the few
-    # out of limits), so a custom plan is made; random_page_cost 1.1 instead of 4.0: the
-    # trace tables sit in memory, and at 4.0 the planner preferred a seq scan of all units to
-    # 1,000 index lookups (48 ms against 6 ms at 100,000 units, bench/trace.py), yet still
-    # hashes when the set is large; no parallel workers: starting them took 8 ms of a 9 ms
-    # excursion scope on this 2-core machine, and index lookups gain nothing from them; no
-    # memoize: the planner put a cache before the units of a lineage whose descendants are
-    # all distinct, so it never hit, and the forward trace to 50,000 units took 2-3x longer.
+    transaction = session.sync_session.get_transaction()
+    # (transaction, large) of the settings made last in this session.
+    planned: tuple[object, bool] = session.info.get(_PLANNED, (None, False))
+    if transaction is not None and planned[0] is transaction and (planned[1] or not large):
+        return
+    # For this transaction only. A cached (generic) plan would forget a list's length: a
+    # recall of 100,000 units merges with the units' key in 120-180 ms, where the nested
+    # loop fit for 50 units takes 300-400 ms (bench/trace.py), so a large list gets a plan
+    # of its own; a small one keeps the cached plan (planning took 0.3-0.7 ms a statement).
+    # random_page_cost 1.1 instead of 4.0: the trace tables sit in memory, and at 4.0 the
+    # planner preferred a seq scan of all units to 1,000 index lookups (48 ms against 6 ms
+    # at 100,000 units); no parallel workers: starting them took 8 ms of a 9 ms excursion
+    # scope on this 2-core machine, and index lookups gain nothing from them; no memoize:
+    # the planner put a cache before the units of a lineage whose descendants are all
+    # distinct, so it never hit, and the forward trace to 50,000 units took 2-3x longer.
     await session.execute(
         text(
-            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+            "SELECT set_config('plan_cache_mode', :plan_cache_mode, true), "
             "set_config('random_page_cost', '1.1', true), "
             "set_config('max_parallel_workers_per_gather', '0', true), "
             "set_config('enable_memoize', 'off', true)"
-        )
+        ),
+        {"plan_cache_mode": "force_custom_plan" if large else "auto"},
     )
-    session.info[_PLANNED] = session.sync_session.get_transaction()
+    session.info[_PLANNED] = (session.sync_session.get_transaction(), large)
 
 
 async def boxes(session: AsyncSession, container_ids: set[int]) -> dict[int, Box]:

@@ -23,7 +23,6 @@ from cloud.domain.trace.expand import (
     PlacedUnit,
     Seeds,
     placement_of,
-    plan_for_lists,
     units_from,
 )
 from cloud.domain.trace.gc_pause import collector_paused
@@ -178,7 +177,6 @@ class TraceService:
     async def forward_from_lot(self, di: str, lot: str) -> ForwardTrace:
         """Every unit that contains the lot at any level (and the units of the lot itself)."""
         async with self.db.sessions() as session:
-            await plan_for_lists(session)
             seeds = await lot_seeds(session, di, [lot])
             units = await units_from(session, seeds, end_units_only=False)
         return _forward(f"lot {di}/{lot}", units)

@@ -84,6 +84,7 @@ def scopes(story: Story) -> list[tuple[dict[str, Any], set[Node]]]:
     """(scope as posted, its seeds in the model)."""
     kits = {n for n in story.model.units() if n[1] == KIT}
     hot = {unit(CATHETER, s) for s, t in SEAL_TEMPS.items() if t > 185}
+    outside = {unit(CATHETER, s) for s, t in SEAL_TEMPS.items() if not 181.5 <= t <= 186.8}
     on_second = {n for n in kits if PRODUCTION_DATES[n[2]] == dt.date(2026, 3, 2)}
     tube_a2 = lot(TUBING, "TUBE-A2")
     return [
@@ -103,6 +104,20 @@ def scopes(story: Story) -> list[tuple[dict[str, Any], set[Node]]]:
                 ]
             },
             hot,
+        ),
+        (
+            {
+                "excursions": [
+                    {
+                        "checkpoint": "sealing",
+                        "parameter": "seal_temp",
+                        "low": 181.5,
+                        "high": 186.8,
+                        **window(),
+                    }
+                ]
+            },
+            outside,
         ),
         (
             {
