@@ -369,10 +369,20 @@ class CheckpointEngine:
         event = self._event(verdict, occurred_at, "hold", verdict.reasons, output)
         committed = await self._record(event)
         times.recorded_s = time.monotonic() if committed is not None else None
+        role_recorded = 0
         for extra in verdict.role_events:
-            await self._record(extra)
+            role_recorded += await self._record(extra) is not None
         await self._index(verdict.udi, "hold", committed)
-        return self._outcome(window, verdict, times, "hold", verdict.reasons, committed, output)
+        return self._outcome(
+            window,
+            verdict,
+            times,
+            "hold",
+            verdict.reasons,
+            committed,
+            output,
+            role_recorded=role_recorded,
+        )
 
     async def _pass(
         self, window: Window, verdict: Verdict, occurred_at: dt.datetime, times: Timeline
@@ -389,7 +399,7 @@ class CheckpointEngine:
         if not done:
             return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
         try:
-            committed, role_refused = commit.result()
+            committed, role_refused, role_recorded = commit.result()
             times.recorded_s = time.monotonic()
         except Exception as exc:
             reason = refusal_reason(exc)
@@ -420,6 +430,7 @@ class CheckpointEngine:
                 recorded or committed,
                 output,
                 corrected=True,
+                role_recorded=role_recorded,
             )
         output = None
         if interlock is not None and interlock.has("pass"):
@@ -431,7 +442,9 @@ class CheckpointEngine:
         if output is not None and not output.ok:
             return await self._unverified(window, verdict, times, event, committed, output)
         await self._index(verdict.udi, "pass", committed)
-        return self._outcome(window, verdict, times, "pass", (), committed, output)
+        return self._outcome(
+            window, verdict, times, "pass", (), committed, output, role_recorded=role_recorded
+        )
 
     async def _pass_too_late(
         self,
@@ -440,7 +453,7 @@ class CheckpointEngine:
         occurred_at: dt.datetime,
         times: Timeline,
         event: UnitInspected,
-        commit: asyncio.Future[tuple[CommittedEvent, Reason | None]],
+        commit: asyncio.Future[tuple[CommittedEvent, Reason | None, int]],
     ) -> Outcome:
         """The deadline passed before the pass output could be written (the record was not
         durable yet, or only just): hold now; once the pass record is in, correct it."""
@@ -453,7 +466,7 @@ class CheckpointEngine:
         )
         self._alarm("deadline_missed", f"Unit held: {what} by the deadline.")
         try:
-            first, _ = await commit
+            first, _, role_recorded = await commit
         except Exception as exc:
             reasons = (*late, refusal_reason(exc))
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
@@ -463,7 +476,17 @@ class CheckpointEngine:
         corrected = correction(event, late, output.record if output else None)
         recorded = await self._record(corrected) or first
         await self._index(verdict.udi, "hold", recorded)
-        return self._outcome(window, verdict, times, "hold", late, recorded, output, corrected=True)
+        return self._outcome(
+            window,
+            verdict,
+            times,
+            "hold",
+            late,
+            recorded,
+            output,
+            corrected=True,
+            role_recorded=role_recorded,
+        )
 
     async def _unverified(
         self,
@@ -489,7 +512,15 @@ class CheckpointEngine:
         recorded = await self._record(correction(event, (reason,), output.record)) or committed
         await self._index(verdict.udi, "hold", recorded)
         return self._outcome(
-            window, verdict, times, "hold", (reason,), recorded, output, corrected=True
+            window,
+            verdict,
+            times,
+            "hold",
+            (reason,),
+            recorded,
+            output,
+            corrected=True,
+            role_recorded=len(verdict.role_events),
         )
 
     # --- outputs and records ------------------------------------------------------------------
@@ -531,16 +562,19 @@ class CheckpointEngine:
 
     async def _commit_with_role(
         self, event: UnitInspected, role_events: Sequence[Event]
-    ) -> tuple[CommittedEvent, Reason | None]:
+    ) -> tuple[CommittedEvent, Reason | None, int]:
         """Commit a pass record, then its role's records; a refusal of the latter is
-        returned (the pass record is in, and is corrected by the caller)."""
+        returned (the pass record is in, and is corrected by the caller), with how many
+        of the role's records went in."""
         first = await self._outbox.commit(event)
+        done = 0
         try:
             for extra in role_events:
                 await self._outbox.commit(extra)
+                done += 1
         except Exception as exc:
-            return first, refusal_reason(exc)
-        return first, None
+            return first, refusal_reason(exc), done
+        return first, None, done
 
     async def _station(
         self, window: Window, verdict: Verdict, scan: StationScan, times: Timeline
@@ -628,6 +662,7 @@ class CheckpointEngine:
         output: OutputWrite | None,
         *,
         corrected: bool = False,
+        role_recorded: int = 0,
     ) -> Outcome:
         udi = verdict.udi
         unit = unit_key(udi) if udi is not None else None
@@ -646,6 +681,7 @@ class CheckpointEngine:
             output=output.record if output is not None else None,
             output_acked_s=output.acked_monotonic_s if output is not None else None,
             corrected=corrected,
+            role_recorded=role_recorded,
         )
 
     def _count(self, outcome: Outcome) -> None:

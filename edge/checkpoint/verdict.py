@@ -113,6 +113,9 @@ class Outcome:
     output_acked_s: float | None
     """When the PLC acknowledged the decision's output."""
     corrected: bool = False
+    role_recorded: int = 0
+    """How many of the role's records of the unit were committed, in the order the role
+    gave them (a hold can leave some out: the role re-records or undoes the rest)."""
 
 
 @dataclass(slots=True)

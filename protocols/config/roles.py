@@ -120,6 +120,10 @@ class PackingConfig(ConfigModel):
     """Cases per pallet; none: cases are not palletised at this checkpoint."""
     close_case_input: PlcInput | None = None
     """A PLC signal that closes the open case before it is full (end of run)."""
+    retention_days: Float = Field(7.0, gt=0)
+    """How long the agent keeps what went into each closed container (to unpack a unit
+    for rework, to refuse a label scanned twice); older ones are pruned from its store.
+    A week at 10 units/s is about 6 million placements."""
 
 
 class ShippingConfig(ConfigModel):

@@ -6,24 +6,30 @@
 - The case's SSCC comes from a pre-printed label scanned before its first unit
   (``sscc_source: label``; with ``cases_per_pallet`` the pallet's label is scanned first,
   then each case's) or is made from ``site.gs1_company_prefix`` with a counter kept in the
-  store (``generated``).
+  store (``generated``); an SSCC the store already knows is never used again.
 - The PLC's close-case input (``close_case_input``) closes a short case at the end of a
   run; so do `tracegate edge close-case` and `tracegate edge close-pallet`.
 - `tracegate edge unpack` takes a unit out of its case (or a case off its pallet) for
   rework: `unit.unpacked`, and the unit may pass packing again (into another case).
 - A unit already packed and not unpacked since is held (``already_packed``): the role's
   check replaces the duplicate-serial rule here, which must be off for repacking.
-- A unit whose pass becomes a hold (its pass output did not verify) is taken back out of
-  the open case; if it had closed its case, `unit.unpacked` records it (the case is one
-  short, an alarm says so).
+- A unit whose pass becomes a hold (late, its output not verified, its record refused) was
+  diverted by the reject output: it is taken back out of its case. If its case was recorded
+  with it, `unit.unpacked` (``held_after_packing``) says so, and the case is short of one
+  unit on the packer, which boxes the next unit into it: the case is open again (or the
+  units boxed since move up, each with its records: `Packer.refill`).
 
-What is open persists in the role's store (`packing_store`), written before each pass.
+What is open persists in the role's store (`packing_store`), written before each pass. A
+store write is never cut off half way by a unit's deadline, and after a failed one the
+role's memory is read back from the store: a store error holds one unit, not every later
+one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,10 +45,12 @@ from edge.checkpoint.roles.packing_sscc import (
     looks_like_container_label,
 )
 from edge.checkpoint.roles.packing_store import (
+    PRUNE_BATCH,
     AnyRequest,
     CloseCase,
     ClosePallet,
     PackingStore,
+    Pruned,
     UnpackContainer,
     UnpackUnit,
     child_key,
@@ -53,7 +61,6 @@ from edge.reads import CodeRead
 from protocols.config.roles import PackingConfig
 from protocols.events import Event, Reason
 from protocols.parts import Decision, UnitRef
-from protocols.udi import Udi
 
 if TYPE_CHECKING:
     from edge.checkpoint.verdict import Outcome
@@ -63,19 +70,31 @@ log = logging.getLogger("edge.checkpoint.packing")
 CLOSE_CASE = "close_case"
 """The close-case input's name in the PLC adapter's register map."""
 
+PRUNE_PERIOD_S = 3600.0
+_SSCC_SKIPS = 1000
+"""Known SSCCs a generated one may run into in a row (labels of a roll from the same
+company prefix, scanned when the station used labels) before the unit is held."""
+
 
 @dataclass(frozen=True, slots=True)
-class _Tentative:
+class _Placed:
     """A unit put into a case whose pass is not final yet."""
 
     case: str
+    events: tuple[Event, ...]
+    """The records its step made (the case it closed), for the engine to commit."""
 
 
 class PackingRole(StationRole):
     name = "packing"
 
     def __init__(
-        self, context: RoleContext, *, store: PackingStore, request_period_s: float = 0.2
+        self,
+        context: RoleContext,
+        *,
+        store: PackingStore,
+        request_period_s: float = 0.2,
+        prune_period_s: float = PRUNE_PERIOD_S,
     ) -> None:
         config = context.checkpoint.packing
         if config is None:
@@ -90,8 +109,9 @@ class PackingRole(StationRole):
             snapshot=store.snapshot_now(),
         )
         self.request_period_s = request_period_s
+        self.prune_period_s = prune_period_s
         self._lock = asyncio.Lock()
-        self._tentative: dict[str, _Tentative] = {}
+        self._placing: dict[str, asyncio.Future[_Placed]] = {}
 
     @classmethod
     def build(cls, context: RoleContext) -> PackingRole:
@@ -126,6 +146,10 @@ class PackingRole(StationRole):
                 f"This station makes its own SSCCs (sscc_source: generated); {sscc} is not used.",
             )
         async with self._lock:
+            for open_now in (self.packer.case, self.packer.pallet):
+                if open_now is not None and open_now.sscc == sscc:
+                    # Scanned again (its first scan was held late, or read twice): it stands.
+                    return StationScan(label=f"{open_now.level} {sscc} (open)")
             if await self.store.container(sscc) is not None:
                 return _refused(what, "sscc_reused", f"SSCC {sscc} was already used here.")
             plan = self.packer.plan()
@@ -181,52 +205,95 @@ class PackingRole(StationRole):
         udi = facts.identification.udi
         if decision != "pass" or udi is None:
             return ()
-        async with self._lock:
-            plan = self.packer.plan()
-            self.packer.add_unit(plan, unit_ref(udi))
-            await self._adopt(plan)
-            case = plan.added[0][0]
-            self._tentative[unit_key(udi)] = _Tentative(case=case)
-        return tuple(plan.events)
+        key = unit_key(udi)
+        # Waiting for the lock may be cut off by the unit's deadline (nothing is done yet);
+        # the step itself runs to its end whatever happens to this call: `settled` finds
+        # it, and takes the unit back out if it was held.
+        await self._lock.acquire()
+        try:
+            placing = asyncio.ensure_future(self._place(key, unit_ref(udi)))
+        except BaseException:
+            self._lock.release()
+            raise
+        placing.add_done_callback(_seen)
+        self._placing[key] = placing
+        placed = await asyncio.shield(placing)
+        return placed.events
+
+    async def _place(self, key: str, ref: UnitRef) -> _Placed:
+        try:
+            plan = await self._fresh_plan(lambda plan: self.packer.add_unit(plan, ref))
+            await self._write(plan)
+            assert plan.placed_in is not None
+            return _Placed(case=plan.placed_in, events=tuple(plan.events))
+        finally:
+            self._lock.release()
 
     async def settled(self, facts: Facts | None, outcome: Outcome) -> None:
         udi = facts.identification.udi if facts is not None else None
-        if udi is None:
+        # A unit held for its deadline has no facts; its outcome names it.
+        key = unit_key(udi) if udi is not None else outcome.unit
+        placing = self._placing.pop(key, None) if key is not None else None
+        if key is None or placing is None:
             return
-        tentative = self._tentative.pop(unit_key(udi), None)
-        if tentative is None or outcome.decision == "pass":
+        try:
+            placed = await placing
+        except Exception as exc:
+            log.warning("unit %s was not packed: %s", key, exc)
+            return
+        if outcome.decision == "pass":
             return
         async with self._lock:
-            await self._take_back(udi, tentative, outcome.reasons)
+            await self._take_back(key, placed, outcome)
 
-    async def _take_back(self, udi: Udi, tentative: _Tentative, codes: Sequence[str]) -> None:
-        """A unit put into a case was held after all (its output failed): out it goes."""
-        key = unit_key(udi)
+    async def _take_back(self, key: str, placed: _Placed, outcome: Outcome) -> None:
+        """A unit put into a case was held after all (its pass output was not written, or
+        did not take): the reject output diverted it, so out of its case it goes."""
+        codes = ", ".join(outcome.reasons)
+        unrecorded = placed.events[outcome.role_recorded :]
+        if unrecorded and not await self._commit(unrecorded, f"the packing records of {key}"):
+            # The store keeps the unit in its case: the records say nothing else either.
+            return
         plan = self.packer.plan()
-        if self.packer.remove(plan, key):
+        removal = self.packer.remove(plan, key)
+        if removal is None:
+            placement = await self.store.placement(key)
+            if placement is not None:
+                removal = self.packer.take_out(plan, placement.container, key)
+        if removal is None:
+            log.warning("unit %s held after all (%s): in no container any more", key, codes)
+            return
+        case = removal.container
+        if not removal.recorded:
             await self._adopt(plan)
-            log.warning("unit %s held after all (%s): out of case %s", key, codes, tentative.case)
+            log.warning("unit %s held after all (%s): out of case %s", key, codes, case.sscc)
             return
-        placement = await self.store.placement(key)
-        if placement is None:
-            return
-        reason = Reason(
+        why = Reason(
             code="held_after_packing",
-            text=f"The unit's pass became a hold ({', '.join(codes)}) after case"
-            f" {placement.container.sscc} was recorded with it; it was diverted.",
+            text=f"The unit's pass became a hold ({codes}) after case {case.sscc} was"
+            " recorded with it; the reject output diverted it."[:4096],
         )
-        event = self.packer.unpacked(placement.container, placement.child, reason=reason)
-        try:
-            await self.context.outbox.commit(event)
-        except Exception as exc:
-            self.context.alarm("outbox_error", f"unit.unpacked of {key} not recorded: {exc}")
+        plan.events.append(self.packer.unpacked(case, removal.child, reason=why))
+        given_up: list[str] = []
+        if case.state == "closed" and case.level == "case":
+            chain = [case]
+            for later in (await self.store.cases_from(case.sscc))[1:]:
+                is_open = plan.case is not None and later.sscc == plan.case.sscc
+                chain.append(plan.case if is_open and plan.case is not None else later)
+            given_up = self.packer.refill(plan, chain, gap=f"Unit {key} was diverted ({codes}).")
+        if not await self._commit(plan.events, f"unit {key} out of case {case.sscc}"):
             return
-        plan.removed.append(key)
         await self._adopt(plan)
+        now_open = plan.case.sscc if plan.case is not None else None
+        filled = "open again for the next unit" if now_open == case.sscc else "refilled"
+        dropped = ""
+        if given_up:
+            again = "scan its label again" if self.config.sscc_source == "label" else "skipped"
+            dropped = f"; the empty case {', '.join(given_up)} after it is not used ({again})"
         self.context.alarm(
             "held_after_packing",
-            f"Case {placement.container.sscc} was closed with unit {key}, held after all:"
-            " the case is one short.",
+            f"Case {case.sscc} was recorded with unit {key}, held after all ({codes}): the"
+            f" unit is recorded out of it and the case is {filled}{dropped}.",
         )
 
     # --- closing and unpacking ---------------------------------------------------------------
@@ -234,9 +301,8 @@ class PackingRole(StationRole):
     async def close_case(self, *, cause: str) -> tuple[bool, str]:
         """Close the open case (short): its `unit.packed` is recorded first."""
         async with self._lock:
-            plan = self.packer.plan()
             try:
-                self.packer.close_case(plan)
+                plan = await self._fresh_plan(self.packer.close_case)
             except PackingError as exc:
                 return False, f"Nothing closed: {exc}."
             return await self._record_and_adopt(plan, f"closed by {cause}")
@@ -261,20 +327,26 @@ class PackingRole(StationRole):
             plan = self.packer.plan()
             if isinstance(request, UnpackUnit):
                 plan.repack_allowed.append(key)
-            if self.packer.remove(plan, key):
+            removal = self.packer.remove(plan, key)
+            if removal is None:
+                placement = await self.store.placement(key)
+                if placement is not None:
+                    removal = self.packer.take_out(plan, placement.container, key)
+            if removal is None:
+                here = self.context.station.checkpoint
+                return False, (
+                    f"{what} is in no container packed at {here} (closed containers are kept"
+                    f" {self.config.retention_days:g} days)."
+                )
+            if not removal.recorded:
                 await self._adopt(plan)
                 return True, f"{what} taken out of the open container (no record yet named it)."
-            placement = await self.store.placement(key)
-            if placement is None:
-                here = self.context.station.checkpoint
-                return False, f"{what} is in no container packed at {here}."
             text = request.note or f"Unpacked for {request.reason}."
             reason = Reason(code=request.reason, text=text)
             plan.events.append(
-                self.packer.unpacked(placement.container, placement.child, reason=reason)
+                self.packer.unpacked(removal.container, removal.child, reason=reason)
             )
-            plan.removed.append(key)
-            return await self._record_and_adopt(plan, f"out of {placement.container.sscc}")
+            return await self._record_and_adopt(plan, f"out of {removal.container.sscc}")
 
     async def _record_and_adopt(self, plan: Plan, done: str) -> tuple[bool, str]:
         seqs = []
@@ -286,11 +358,57 @@ class PackingRole(StationRole):
                 return False, f"Not done, the record was refused: {exc}"
         await self._adopt(plan)
         kinds = ", ".join(f"{e.kind} seq {s}" for e, s in zip(plan.events, seqs, strict=True))
-        return True, f"{done}: {kinds}."
+        return True, f"{done}: {kinds or 'nothing new to record'}."
+
+    async def _commit(self, events: Sequence[Event], what: str) -> bool:
+        """Commit records made outside a unit's path; an alarm if the outbox refuses."""
+        for n, event in enumerate(events):
+            try:
+                await self.context.outbox.commit(event)
+            except Exception as exc:
+                self.context.alarm(
+                    "outbox_error",
+                    f"{what}: {len(events) - n} of {len(events)} records refused ({exc}); the"
+                    " packing store keeps what it had, check that containment.",
+                )
+                return False
+        return True
+
+    # --- the store ----------------------------------------------------------------------------
+
+    async def _fresh_plan(self, build: Callable[[Plan], None]) -> Plan:
+        """`build` on a plan; again, past them, while it starts containers whose generated
+        SSCC the store already knows."""
+        for _ in range(_SSCC_SKIPS):
+            plan = self.packer.plan()
+            build(plan)
+            known = [s for s in plan.opened if await self.store.container(s) is not None]
+            if not known:
+                return plan
+            log.warning("SSCC %s is used already: skipped", ", ".join(known))
+            self.packer.counter = plan.counter
+        raise PackingError(f"{_SSCC_SKIPS} generated SSCCs in a row are used already")
 
     async def _adopt(self, plan: Plan) -> None:
-        await self.store.apply(plan.step())
+        """Write the plan's step, then make it the state, even if the caller is cut off
+        meanwhile (a deadline): the write runs on in the store's thread, and the state must
+        follow it."""
+        await asyncio.shield(asyncio.ensure_future(self._write(plan)))
+
+    async def _write(self, plan: Plan) -> None:
+        try:
+            await self.store.apply(plan.step())
+        except Exception:
+            await self._reload()
+            raise
         self.packer.adopt(plan)
+
+    async def _reload(self) -> None:
+        """Take the state from the store again (after a step it refused)."""
+        try:
+            self.packer.reset(await self.store.snapshot())
+        except Exception:
+            log.exception("packing store unreadable, the role keeps its state")
 
     # --- background work ---------------------------------------------------------------------
 
@@ -298,6 +416,7 @@ class PackingRole(StationRole):
         tasks: dict[str, Callable[[], Awaitable[None]]] = {
             "store": self._keep_store,
             "requests": self._run_requests,
+            "prune": self._run_prune,
         }
         if self.config.close_case_input is not None and self.context.plc is not None:
             tasks["close-case signal"] = self._watch_close_signal
@@ -317,6 +436,34 @@ class PackingRole(StationRole):
                 log.info("request %d: %s", pending.n, result)
                 await self.store.finish(pending.n, ok=ok, result=result)
             await asyncio.sleep(self.request_period_s)
+
+    async def prune(self) -> Pruned:
+        """Forget containers closed more than `retention_days` ago, a batch at a time (the
+        units' steps go on between batches)."""
+        closed_before = time.time() - self.config.retention_days * 86400
+        containers = members = requests = 0
+        while True:
+            async with self._lock:
+                pruned = await self.store.prune(closed_before=closed_before)
+            containers += pruned.containers
+            members += pruned.members
+            requests += pruned.requests
+            if pruned.containers < PRUNE_BATCH:
+                break
+        if containers or requests:
+            log.info(
+                "pruned %d containers (%d placements) and %d requests older than %g days",
+                containers,
+                members,
+                requests,
+                self.config.retention_days,
+            )
+        return Pruned(containers=containers, members=members, requests=requests)
+
+    async def _run_prune(self) -> None:
+        while True:
+            await self.prune()
+            await asyncio.sleep(self.prune_period_s)
 
     async def _do(self, request: AnyRequest) -> tuple[bool, str]:
         if isinstance(request, CloseCase):
@@ -346,6 +493,13 @@ class PackingRole(StationRole):
                 log.info("close-case signal: %s", result)
             level = now
             await asyncio.sleep(period_s)
+
+
+def _seen(placing: asyncio.Future[_Placed]) -> None:
+    # Retrieved here so that a step whose caller was cut off does not warn at exit;
+    # `settled` reports it.
+    if not placing.cancelled():
+        placing.exception()
 
 
 def _refused(label: str, code: str, text: str) -> StationScan:
