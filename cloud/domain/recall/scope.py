@@ -10,15 +10,13 @@ PostgreSQL.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, bindparam, func, select, union
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
 
 from cloud.domain.errors import InvalidFieldError
-from cloud.domain.genealogy.models import Measurement, Unit
-from cloud.domain.plant.models import Checkpoint, Line, Site
+from cloud.domain.genealogy.models import Unit
+from cloud.domain.recall.excursion import excursion_units
 from cloud.domain.recall.schemas import (
-    Excursion,
     RecallScope,
 )
 from cloud.domain.trace.expand import PlacedUnit, Seeds, units_from
@@ -80,44 +78,8 @@ async def _seeds(session: AsyncSession, scope: RecallScope) -> list[Seeds]:
             query = query.where(Unit.di == window.di)
         found.append(Seeds(units=tuple((await session.scalars(query)).all())))
     for excursion in scope.excursions:
-        found.append(Seeds(units=tuple(await _excursion_units(session, excursion))))
+        found.append(Seeds(units=tuple(await excursion_units(session, excursion))))
     return found
-
-
-def _written(limit: float) -> BindParameter[float]:
-    return bindparam(None, float(limit), type_=Float(), literal_execute=True)
-
-
-async def _excursion_units(session: AsyncSession, e: Excursion) -> list[int]:
-    # One range per side of the limits: each is then an index-only range scan of
-    # (checkpoint_id, parameter, value, measured_at) INCLUDE (unit_id), which holds few
-    # out-of-limit values (bench/trace.py: 0.07 ms for a day at 3.4M measurements). An OR
-    # of both sides would be planned on the time index, reading every value of the window.
-    # The limits are written into the statement, so that its cached plan was made for them:
-    # with a placeholder the planner guesses a third of the values, and reads the window.
-    base = (
-        select(Measurement.unit_id)
-        .join(Checkpoint, Checkpoint.id == Measurement.checkpoint_id)
-        .where(
-            Checkpoint.code == e.checkpoint,
-            Measurement.parameter == e.parameter,
-            Measurement.measured_at >= e.start,
-            Measurement.measured_at < e.end,
-        )
-    )
-    if e.line is not None or e.site is not None:
-        base = base.join(Line, Line.id == Checkpoint.line_id).join(Site, Site.id == Line.site_id)
-    if e.line is not None:
-        base = base.where(Line.code == e.line)
-    if e.site is not None:
-        base = base.where(Site.code == e.site)
-    sides = []
-    if e.low is not None:
-        sides.append(base.where(Measurement.value < _written(e.low)))
-    if e.high is not None:
-        sides.append(base.where(Measurement.value > _written(e.high)))
-    query = union(*sides) if len(sides) > 1 else sides[0].distinct()
-    return list((await session.scalars(query)).all())
 
 
 async def affected_units(session: AsyncSession, scope: RecallScope) -> list[PlacedUnit]:

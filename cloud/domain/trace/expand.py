@@ -127,6 +127,16 @@ class IdList:
         return bindparam(name, json.dumps(values))
 
 
+async def driver_rows(session: AsyncSession, sql: str, *args: Any) -> Sequence[Sequence[Any]]:
+    """The rows of `sql` (`$n` placeholders) from asyncpg, on the session's own connection
+    (and transaction, if one is open: plan settings made in it apply). A read needs none,
+    unlike `bulk`'s writes."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *args)
+    return rows
+
+
 class IdQuery:
     """A read whose id lists are bound one parameter each, run on the session's connection:
     through asyncpg on PostgreSQL (`$n` arrays), through SQLAlchemy on SQLite (JSON arrays)."""
@@ -148,12 +158,7 @@ class IdQuery:
     async def rows(self, sql: str, **types: TypeEngine[Any]) -> Sequence[Sequence[Any]]:
         """The rows of `sql`; `types` convert SQLite's text columns (dates) to Python values."""
         if self.postgres:
-            # The session's own connection (and transaction, if one is open): plan settings
-            # made in it apply. A read needs none, unlike `bulk`'s writes.
-            connection = await self.session.connection()
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *self.args)
-            return rows
+            return await driver_rows(self.session, sql, *self.args)
         params = {f"p{n}": value for n, value in enumerate(self.args, start=1)}
         return (await self.session.execute(text(sql).columns(**types), params)).all()
 

@@ -85,6 +85,8 @@ def scopes(story: Story) -> list[tuple[dict[str, Any], set[Node]]]:
     kits = {n for n in story.model.units() if n[1] == KIT}
     hot = {unit(CATHETER, s) for s, t in SEAL_TEMPS.items() if t > 185}
     outside = {unit(CATHETER, s) for s, t in SEAL_TEMPS.items() if not 181.5 <= t <= 186.8}
+    cold = {unit(CATHETER, s) for s, t in SEAL_TEMPS.items() if t < 181.5}
+    sealing = next(d for d, _, e in story.events if e.checkpoint == "sealing")
     on_second = {n for n in kits if PRODUCTION_DATES[n[2]] == dt.date(2026, 3, 2)}
     tube_a2 = lot(TUBING, "TUBE-A2")
     return [
@@ -118,6 +120,21 @@ def scopes(story: Story) -> list[tuple[dict[str, Any], set[Node]]]:
                 ]
             },
             outside,
+        ),
+        (
+            {
+                "excursions": [
+                    {
+                        "checkpoint": "sealing",
+                        "parameter": "seal_temp",
+                        "low": 181.5,
+                        "line": sealing.line,
+                        "site": sealing.site,
+                        **window(),
+                    }
+                ]
+            },
+            cold,
         ),
         (
             {
