@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db import bulk
 from cloud.db.base import Base
 from cloud.db.dialect import insert_for, is_postgres
-from cloud.domain.events.models import DeviceSequence, Event, SeqGap
+from cloud.domain.events.gaps import fill_late
+from cloud.domain.events.models import DeviceSequence, SeqGap
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +77,6 @@ FROM unnest($1::text[], $2::bigint[]) AS a(device_id, max_seq)
 WHERE s.device_id = a.device_id
 """
 
-_PG_SEQ_COUNTS = """
-SELECT seq, count(*) FROM events WHERE device_id = $1 AND seq = ANY($2::bigint[]) GROUP BY seq
-"""
-
 
 async def lock_devices(
     session: AsyncSession, device_ids: Sequence[str], now: datetime
@@ -131,6 +128,7 @@ async def record_sequences(
             by_device.setdefault(device_id, []).append((seq, event_id))
     new_gaps: list[dict[str, object]] = []
     advanced: list[dict[str, object]] = []
+    late: dict[str, list[tuple[int, uuid.UUID]]] = {}
     for device_id, entries in by_device.items():
         step = advance_sequence(maxima[device_id], (seq for seq, _ in entries))
         for first, last in step.opened:
@@ -147,8 +145,10 @@ async def record_sequences(
             advanced.append({"device": device_id, "max_seq": step.max_seq, "updated_at": now})
         if step.late:
             late_seqs = set(step.late)
-            late = sorted((seq, event_id) for seq, event_id in entries if seq in late_seqs)
-            await _fill_gaps(session, device_id, late, now, outcome)
+            late[device_id] = [(seq, event_id) for seq, event_id in entries if seq in late_seqs]
+    filling = await fill_late(session, late, now)
+    outcome.gaps_closed += filling.closed
+    outcome.reused += filling.reused
     if advanced and is_postgres(session):
         await bulk.fetch(
             session,
@@ -166,56 +166,15 @@ async def record_sequences(
             .values(max_seq=bindparam("max_seq"), updated_at=bindparam("updated_at")),
             advanced,
         )
-    if new_gaps:
+    if new_gaps and is_postgres(session):
+        # With several workers about one gap per event opens (cloud.domain.events.gaps).
+        await bulk.copy_rows(
+            session, "seq_gaps", _GAP_COLUMNS, [tuple(g[c] for c in _GAP_COLUMNS) for g in new_gaps]
+        )
+    elif new_gaps:
         await session.execute(insert_for(session, SeqGap), new_gaps)
-        outcome.gaps_opened += len(new_gaps)
+    outcome.gaps_opened += len(new_gaps)
     return outcome
 
 
-async def _fill_gaps(
-    session: AsyncSession,
-    device_id: str,
-    late: list[tuple[int, uuid.UUID]],
-    now: datetime,
-    outcome: SequenceOutcome,
-) -> None:
-    """`late`: (seq, event_id) at or below the device's maximum, in seq order."""
-    seqs = sorted({seq for seq, _ in late})
-    gaps = (
-        await session.scalars(
-            select(SeqGap)
-            .where(
-                SeqGap.device_id == device_id,
-                SeqGap.closed_at.is_(None),
-                SeqGap.first_seq <= seqs[-1],
-                SeqGap.last_seq >= seqs[0],
-            )
-            .order_by(SeqGap.first_seq)
-        )
-    ).all()
-    if is_postgres(session):
-        # One prepared statement with the seqs as an array, however many there are (an
-        # expanded IN of hundreds of parameters is compiled anew by SQLAlchemy each time).
-        counts = dict(await bulk.fetch(session, _PG_SEQ_COUNTS, device_id, seqs))
-    else:
-        counts = dict(
-            (
-                await session.execute(
-                    select(Event.seq, func.count())
-                    .where(Event.device_id == device_id, Event.seq.in_(seqs))
-                    .group_by(Event.seq)
-                )
-            ).all()
-        )
-    filled: set[int] = set()
-    for seq, event_id in late:
-        gap = next((g for g in gaps if g.first_seq <= seq <= g.last_seq), None)
-        # Counts include this batch: one row for the seq means this event is its first.
-        if gap is None or counts.get(seq, 0) > 1 or seq in filled:
-            outcome.reused.append(event_id)
-            continue
-        filled.add(seq)
-        gap.missing -= 1
-        if gap.missing == 0:
-            gap.closed_at = now
-            outcome.gaps_closed += 1
+_GAP_COLUMNS = ("device_id", "first_seq", "last_seq", "missing", "opened_at")
