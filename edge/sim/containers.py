@@ -66,15 +66,21 @@ class SimPacker:
     """Closed pallets: indexes into `cases`."""
     open_case: SimCase = field(default_factory=SimCase)
     open_pallet: list[int] = field(default_factory=list)
-    _passed: set[int] = field(default_factory=set)
+    _decided: set[int] = field(default_factory=set)
+    """Units whose first output came: boxed (pass) or diverted (reject)."""
 
     def on_write(self, write: OutputWrite) -> None:
-        """Each unit's first pass output boxes it (a pass for a label scan between units is
-        the previous unit's, already boxed)."""
+        """A unit whose first output is the pass output is boxed; one whose first output is
+        the reject is diverted, and stays out. A later output while it is still in front is
+        not its own (a label scanned between units)."""
         index = write.unit_index
-        if write.name != "pass" or not write.value or index is None or index in self._passed:
+        if write.name not in ("pass", "reject") or not write.value or index is None:
             return
-        self._passed.add(index)
+        if index in self._decided:
+            return
+        self._decided.add(index)
+        if write.name == "reject":
+            return
         self.open_case.units.append(index)
         if len(self.open_case.units) >= self.case_size:
             self.close_case()
@@ -101,7 +107,7 @@ class SimPacker:
         for case in [*self.cases, self.open_case]:
             if index in case.units:
                 case.units.remove(index)
-        self._passed.discard(index)
+        self._decided.discard(index)
 
 
 async def press_button(

@@ -59,6 +59,12 @@ def _factories() -> dict[str, RoleFactory]:
     }
 
 
+def role_names() -> frozenset[str]:
+    """The roles the edge agent builds (`role:` values with a role object of their own or
+    the plain inspection path). The role modules are not imported."""
+    return frozenset(_factories())
+
+
 def role_inputs(checkpoint: Checkpoint) -> dict[str, PlcInput]:
     """PLC inputs a role reads itself, by their name in the PLC adapter's map."""
     packing = checkpoint.packing

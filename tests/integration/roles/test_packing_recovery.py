@@ -29,6 +29,7 @@ from edge.checkpoint.collector import ReadCollector
 from edge.checkpoint.engine import CheckpointEngine, EngineSettings, Outcome, warm_up_parsers
 from edge.checkpoint.roles.context import RoleContext
 from edge.checkpoint.roles.packing import PackingRole
+from edge.checkpoint.roles.packing_sscc import make_sscc
 from edge.checkpoint.window import ReadWindows
 from edge.outbox import CommittedEvent, Outbox
 from edge.reads import CodeRead
@@ -324,4 +325,21 @@ async def test_a_store_locked_past_its_timeout_holds_one_unit(rig: Rig, tmp_path
     outcomes = [line.outcomes[f"{GTIN}/S/{serial(1)}"], refused, *await line.run(3, 4, 5)]
     assert [o.decision for o in outcomes] == ["pass", "hold", "pass", "pass", "pass"]
     assert list(containment(await rig.events()).values()) == boxed(outcomes, case_size=2)
+    await line.close()
+
+
+async def test_a_generated_sscc_the_store_knows_is_skipped(rig: Rig, tmp_path: Path) -> None:
+    line = Line(rig, tmp_path, CASES_OF_2)
+    taken = make_sscc(extension_digit=0, company_prefix=COMPANY_PREFIX, serial=1)
+    # A label of the same company prefix, scanned when this station used labels.
+    with sqlite3.connect(line.role.store.path) as db:
+        db.execute(
+            "INSERT INTO containers (sscc, level, state, opened_at, closed_at)"
+            " VALUES (?, 'case', 'closed', 1, 2)",
+            (taken,),
+        )
+    outcomes = await line.run(1, 2)
+    assert [o.decision for o in outcomes] == ["pass", "pass"]
+    (case,) = await records(rig)
+    assert case.container == make_sscc(extension_digit=0, company_prefix=COMPANY_PREFIX, serial=2)
     await line.close()

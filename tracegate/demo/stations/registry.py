@@ -30,10 +30,9 @@ def _drivers() -> dict[str, DriverFactory]:
 
 def agent_roles() -> frozenset[str]:
     """Roles the edge agent implements beyond plain inspection."""
-    from edge.checkpoint.roles import factory
+    from edge.checkpoint.roles.factory import role_names
 
-    # The factory's table is the one place that knows; it has no public accessor yet.
-    return frozenset(factory._factories())
+    return role_names()
 
 
 def station_roles() -> frozenset[str]:
