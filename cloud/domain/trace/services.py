@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import literal, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.database import Database
 from cloud.domain.errors import NotFoundError
@@ -123,12 +123,6 @@ def forward_unit(unit: PlacedUnit, *, udi: str | None = None) -> ForwardUnit:
 class TraceService:
     def __init__(self, db: Database) -> None:
         self.db = db
-        # A backward trace is three reads. Under READ COMMITTED each statement reads its own
-        # snapshot anyway, so a transaction around them only adds BEGIN and ROLLBACK: two
-        # round trips of five, on a query whose target is 5 ms (bench/trace.py).
-        self.reads = async_sessionmaker(
-            db.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
 
     async def find_unit(self, session: AsyncSession, unit_id: str) -> UnitIdentity:
         """The unit a UDI (or DI:serial) names, with its product: one indexed lookup."""
@@ -167,7 +161,7 @@ class TraceService:
 
     async def backward(self, unit_id: str) -> BackwardTrace:
         """Everything that went into the unit, at every level, down to supplier lots."""
-        async with self.reads() as session:
+        async with self.db.sessions() as session:
             identity = await self.find_unit(session, unit_id)
             params = {"unit_id": identity.unit_id}
             edges = (await session.execute(sql.BACKWARD_EDGES, params)).all()
