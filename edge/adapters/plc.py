@@ -51,6 +51,7 @@ from edge.adapters.plc_types import (
     PlcLinkError,
     PlcRefusedError,
     PlcTimeoutError,
+    PlcTooLateError,
     PollGroup,
     Sample,
     TriggerEdge,
@@ -264,7 +265,13 @@ class ModbusPlc:
     # outputs
 
     async def write(
-        self, name: str, value: Value, *, verify: bool = True, urgent: bool = False
+        self,
+        name: str,
+        value: Value,
+        *,
+        verify: bool = True,
+        urgent: bool = False,
+        not_after_s: float | None = None,
     ) -> WriteResult:
         """Write a coil or holding register(s), then read it back unless `verify` is False.
 
@@ -272,7 +279,8 @@ class ModbusPlc:
         when the write itself fails (the PLC may or may not have applied it); a read-back
         that fails or differs gives `verified=False`. The write and its read-back follow each
         other on the link; an `urgent` write (the output that decides a unit) goes before
-        polls waiting for it.
+        polls waiting for it. A write whose link turn comes after `not_after_s` (monotonic)
+        is not sent: PlcTooLateError.
         """
         spec = self._lookup(name, "write")
         if spec.table not in WRITABLE_TABLES:
@@ -306,6 +314,11 @@ class ModbusPlc:
         read_back: Value | None = None
         problem: str | None = "read-back skipped"
         async with self._turns.take(urgent=urgent):
+            if not_after_s is not None and time.monotonic() > not_after_s:
+                late_ms = (time.monotonic() - not_after_s) * 1000
+                raise PlcTooLateError(
+                    self.plc, spec.describe(), f"not sent: {late_ms:.1f} ms past its deadline"
+                )
             await self._request(what, fc, call, held=True)
             acked = time.monotonic()
             if verify:

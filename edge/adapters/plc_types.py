@@ -131,6 +131,11 @@ class PlcDesyncError(PlcLinkError):
     the connection is then reopened so no late answer can be taken for a new request."""
 
 
+class PlcTooLateError(PlcError):
+    """A write not sent: its `not_after_s` had passed when the link was free for it (the
+    unit it was for may have left the station; written now, it would act on the next one)."""
+
+
 class PlcRefusedError(PlcError):
     """The PLC answered with a Modbus exception (illegal address, device failure...)."""
 

@@ -63,6 +63,8 @@ class ProcessValues(Protocol):
 
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Sample]: ...
 
+    async def read_many(self, names: Iterable[str]) -> dict[str, Sample]: ...
+
 
 TriggeredSource = Callable[[float, float, float], Awaitable[list[CodeRead]]]
 """`reads(start_monotonic_s, end_monotonic_s, nearest_monotonic_s)` of a source that decodes
@@ -190,7 +192,9 @@ class CheckpointEngine:
                 times = Timeline(inputs_s=time.monotonic())
                 ahead = self._prefetched.pop(reads, None)
                 lookup = await ahead if ahead is not None else await self._lookup(reads)
-                verdict = await self._decide(lookup, untriggered=window.by_read)
+                verdict = await self._decide(
+                    lookup, untriggered=window.by_read, trigger_s=window.trigger_s
+                )
         except TimeoutError:
             reads = self._collector.windows.close(window)
             times = Timeline(inputs_s=time.monotonic())
@@ -269,12 +273,14 @@ class CheckpointEngine:
             )
         return Lookup(reads=reads, identification=identification, unit=unit, claimed=claimed)
 
-    async def _decide(self, lookup: Lookup, *, untriggered: bool) -> Verdict:
+    async def _decide(self, lookup: Lookup, *, untriggered: bool, trigger_s: float) -> Verdict:
         settings = self.settings
         udi = lookup.identification.udi
-        samples = self._plc.snapshot(self._register_names) if self._plc is not None else {}
-        parameters = snapshot_parameters(settings.registers, samples)
         extra: list[Reason] = [lookup.error] if lookup.error is not None else []
+        samples = await self._process_values(
+            untriggered=untriggered, trigger_s=trigger_s, extra=extra
+        )
+        parameters = snapshot_parameters(settings.registers, samples)
         station_only = bool(lookup.claimed) and len(lookup.claimed) == len(lookup.reads)
         if untriggered and settings.has_trigger and not station_only:
             # Where the unit was when it was read is not known: the photo-eye could not be
@@ -329,6 +335,33 @@ class CheckpointEngine:
             reasons=reasons,
             role_events=role_events,
         )
+
+    async def _process_values(
+        self, *, untriggered: bool, trigger_s: float, extra: list[Reason]
+    ) -> dict[str, Sample]:
+        """The process values of the unit: polled at or after its trigger. A value polled
+        before it may describe the unit before; it is read again now (one request per block
+        of registers), and if that fails, the unit is held."""
+        plc, names = self._plc, self._register_names
+        if plc is None or not names:
+            return {}
+        samples = plc.snapshot(names)
+        if untriggered or not self.settings.has_trigger:
+            return samples
+        stale = [n for n in names if (s := samples.get(n)) is None or s.monotonic_s < trigger_s]
+        if not stale:
+            return samples
+        self.counters.parameter_rereads += 1
+        try:
+            samples.update(await plc.read_many(stale))
+        except Exception as exc:
+            extra.append(
+                Reason(
+                    code="parameter_stale",
+                    text=f"{', '.join(stale)} not read since the unit's trigger: {exc}"[:4096],
+                )
+            )
+        return samples
 
     async def _judge_station_scan(self, lookup: Lookup, extra: Sequence[Reason]) -> Verdict:
         """A window of station scans only: the role judges it (the unit rules do not apply),
@@ -438,7 +471,9 @@ class CheckpointEngine:
                 # Past the deadline the unit may have left the station: a pass written now
                 # could let the next unit through. It is held, and its record corrected.
                 return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
-            output = await interlock.pulse("pass")
+            output = await interlock.pulse("pass", not_after_s=window.deadline_s)
+            if output.late:
+                return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
         if output is not None and not output.ok:
             return await self._unverified(window, verdict, times, event, committed, output)
         await self._index(verdict.udi, "pass", committed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from edge.adapters.plc_codec import RegisterMapError, Value
-from edge.adapters.plc_types import PlcError, WriteResult
+from edge.adapters.plc_types import PlcError, PlcTooLateError, WriteResult
 from edge.checkpoint.plc_map import output_name
 from protocols.config.plc import InterlockConfig
 from protocols.events import InterlockResult
@@ -32,7 +32,13 @@ class OutputPort(Protocol):
     """What the interlock needs of the PLC adapter."""
 
     async def write(
-        self, name: str, value: Value, *, verify: bool = True, urgent: bool = False
+        self,
+        name: str,
+        value: Value,
+        *,
+        verify: bool = True,
+        urgent: bool = False,
+        not_after_s: float | None = None,
     ) -> WriteResult: ...
 
 
@@ -44,6 +50,8 @@ class OutputWrite:
     """What goes into the unit.inspected event."""
     acked_monotonic_s: float | None
     """When the PLC acknowledged the write; None when it did not."""
+    late: bool = False
+    """Not sent: the deadline it was given had passed when the PLC link was free for it."""
 
     @property
     def ok(self) -> bool:
@@ -70,12 +78,14 @@ class Interlock:
         """Whether output `key` (`pass`, `reject`, `line_stop`, `heartbeat`) is configured."""
         return key in self._tables
 
-    async def pulse(self, key: str) -> OutputWrite:
+    async def pulse(self, key: str, *, not_after_s: float | None = None) -> OutputWrite:
         """Set output `key` for `pulse_ms`, verified; the reset follows in the background.
 
         A pulse still set from the previous unit is reset first, so each unit gives the PLC
         an edge of its own. The unit's writes go before polls waiting for the PLC link; the
-        reset does not (it has `pulse_ms` to happen).
+        reset does not (it has `pulse_ms` to happen). A pulse that cannot be sent by
+        `not_after_s` (monotonic; the unit's decision deadline) is not sent at all: written
+        later, the PLC would credit it to the next unit.
         """
         async with self._locks[key]:
             pending = self._resets.pop(key, None)
@@ -83,7 +93,7 @@ class Interlock:
                 pending.cancel()
             if self._level[key]:
                 await self._write(key, False, urgent=True)
-            result = await self._write(key, True, urgent=True)
+            result = await self._write(key, True, urgent=True, not_after_s=not_after_s)
             if result.record.written:
                 self._resets[key] = asyncio.create_task(
                     self._reset_later(key), name=f"interlock-reset-{key}"
@@ -145,14 +155,19 @@ class Interlock:
                 # A pass output left set lets the next units through unjudged.
                 await self.request_line_stop(f"the pass output could not be reset ({key})")
 
-    async def _write(self, key: str, on: bool, *, urgent: bool = False) -> OutputWrite:
+    async def _write(
+        self, key: str, on: bool, *, urgent: bool = False, not_after_s: float | None = None
+    ) -> OutputWrite:
         value: Value = on if self._tables[key] == "coil" else int(on)
         try:
-            written = await self._plc.write(output_name(key), value, verify=True, urgent=urgent)
+            written = await self._plc.write(
+                output_name(key), value, verify=True, urgent=urgent, not_after_s=not_after_s
+            )
         except (PlcError, RegisterMapError) as exc:
             return OutputWrite(
                 InterlockResult(output=key, written=False, verified=False, error=str(exc)[:4096]),
                 None,
+                late=isinstance(exc, PlcTooLateError),
             )
         self._level[key] = on if written.verified else True
         problem = None if written.verified else (written.problem or "not verified")

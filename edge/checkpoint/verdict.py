@@ -138,3 +138,5 @@ class EngineCounters:
     """Decisions that could not be recorded (always holds)."""
     orphan_reads: int = 0
     late_reads: int = 0
+    parameter_rereads: int = 0
+    """Units whose process values, polled before their trigger, were read again."""

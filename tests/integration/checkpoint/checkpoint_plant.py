@@ -64,11 +64,11 @@ checkpoints:
       reconnect_backoff_max_s: 0.1
       registers:
         - {{name: seal_temp, address: 0, type: int16, scale: 0.1, unit: "°C", lo: 175, hi: 185,
-            max_age_ms: 500, poll_period_ms: 10}}
+            max_age_ms: {max_age_ms}, poll_period_ms: {poll_ms}}}
         - {{name: seal_pressure, address: 1, type: uint16, scale: 0.01, unit: bar, lo: 3.5,
-            hi: 4.5, max_age_ms: 500, poll_period_ms: 10}}
+            hi: 4.5, max_age_ms: {max_age_ms}, poll_period_ms: {poll_ms}}}
         - {{name: dwell_time, address: 2, type: float32, unit: ms, lo: 700, hi: 900,
-            max_age_ms: 500, poll_period_ms: 10}}
+            max_age_ms: {max_age_ms}, poll_period_ms: {poll_ms}}}
       trigger: {{table: discrete_input, address: 0, poll_period_ms: 5}}
     interlock:
       pass: {{table: coil, address: 0}}
@@ -99,6 +99,10 @@ class SimPlant:
     broker_url: str = f"mqtt://{BROKER[0]}:{BROKER[1]}"
     route: bool = False
     outbox_bytes: int = 8_000_000
+    poll_ms: int = 10
+    """Poll period of the process values."""
+    max_age_ms: int = 500
+    """Oldest process value the rules accept."""
     config_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +118,8 @@ class SimPlant:
             predecessors="assembly" if self.route else "",
             route="true" if self.route else "false",
             outbox_bytes=self.outbox_bytes,
+            poll_ms=self.poll_ms,
+            max_age_ms=self.max_age_ms,
         )
         self.config_path.write_text(text, encoding="utf-8")
         return load_plant_text(text, source=str(self.config_path))

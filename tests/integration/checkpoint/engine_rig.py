@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.adapters.plc import ModbusPlc
 from edge.checkpoint.alarms import AlarmLog
 from edge.checkpoint.collector import ReadCollector
 from edge.checkpoint.engine import CheckpointEngine, EngineSettings, Outcome, warm_up_parsers
@@ -76,9 +77,14 @@ class Rig:
     alarms: AlarmLog
     collector: ReadCollector
     interlock: Interlock
+    plc: ModbusPlc
 
     def engine(
-        self, *, commit_delay_s: float = 0.0, role: StationRole | None = None
+        self,
+        *,
+        commit_delay_s: float = 0.0,
+        role: StationRole | None = None,
+        interlock: Interlock | None = None,
     ) -> CheckpointEngine:
         sink = SlowOutbox(self.outbox, delay_s=commit_delay_s) if commit_delay_s else self.outbox
         rules = RulesConfig.model_validate(
@@ -89,7 +95,7 @@ class Rig:
             state=self.state,
             outbox=sink,
             collector=self.collector,
-            interlock=self.interlock,
+            interlock=interlock or self.interlock,
             alarm=self.alarms.raise_alarm,
             role=role,
         )
@@ -165,6 +171,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         alarms=alarms,
         collector=collector,
         interlock=Interlock(plc, INTERLOCK, alarm=alarms.raise_alarm),
+        plc=plc,
     )
     await plc.close()
     await outbox.close()

@@ -167,3 +167,26 @@ async def test_a_hold_arriving_over_mqtt_holds_the_units_it_names_while_the_line
         "The unit is on hold H-7: seal supplier notice",
     ]
     assert holds_left == []
+
+
+async def test_process_values_polled_before_the_trigger_are_read_again(
+    make_plant: MakePlant, tap: EventTap
+) -> None:
+    # Values polled every 2 s mostly describe a unit that has left: the engine reads them
+    # again after each trigger, so the excursion of unit 2 is the one held.
+    units = 5
+    line = make_line(units=units, faults={2: [Fault.SEAL_EXCURSION]})
+    plant = await make_plant(line, poll_ms=2000, max_age_ms=10_000)
+    async with running_agent(plant) as agent:
+        await plant.run_line(units=units)
+        events = await tap.wait_for(units)
+        assert agent.engine is not None
+        rereads = agent.engine.counters.parameter_rereads
+
+    assert plant.outcomes(units) == ["pass", "pass", "reject", "pass", "pass"], [
+        (e.seq, reason_codes(e)) for e in events
+    ]
+    held = by_serial(events)[plant.serial(2)][0]
+    assert reason_codes(held) == ["parameter_out_of_limits"]
+    assert held.reasons[0].text.startswith("seal_temp = 19")
+    assert rereads >= 3  # most units came between two polls
