@@ -161,11 +161,18 @@ class TraceService:
 
     async def backward(self, unit_id: str) -> BackwardTrace:
         """Everything that went into the unit, at every level, down to supplier lots."""
+        key = parse_unit_id(unit_id)
         async with self.db.sessions() as session:
-            identity = await self.find_unit(session, unit_id)
-            params = {"unit_id": identity.unit_id}
-            edges = (await session.execute(sql.BACKWARD_EDGES, params)).all()
-            measured = (await session.execute(sql.BACKWARD_MEASUREMENTS, params)).all()
+            rows = (
+                await session.execute(
+                    sql.BACKWARD_UNIT_AND_MEASUREMENTS, {"di": key.di, "ident": key.ident}
+                )
+            ).all()
+            if not rows:
+                raise NotFoundError("unit", "unit_id", unit_id)
+            identity = identity_of(rows[0])
+            edges = (await session.execute(sql.BACKWARD_EDGES, {"unit_id": identity.unit_id})).all()
+        measured = [row for row in rows if row.unit_id is not None]
         return backward_trace(identity, edges, measured)
 
     async def forward_from_lot(self, di: str, lot: str) -> ForwardTrace:

@@ -12,6 +12,7 @@ from issue8_scenario import (
     KIT,
     RESIN,
     SEAL_TEMPS,
+    TUBESET,
     TUBING,
     Node,
     Story,
@@ -74,6 +75,16 @@ async def test_backward_trace_reaches_the_supplier_lots_with_each_steps_data(
     }
     assert seal == {"CA2": [SEAL_TEMPS["CA2"]], "CA3": [SEAL_TEMPS["CA3"]]}
     assert [m["parameter"] for m in body["measurements"]] == ["leak_rate"]
+
+    # A tube set: no process data anywhere in it, only lots below it.
+    tube_set = unit(TUBESET, "TS1")
+    response = await api.get(f"/api/trace/backward/{TUBESET}:TS1", headers=as_role["auditor"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["unit"]["serial"] == "TS1"
+    assert body["measurements"] == []
+    assert {node_of(n): n["depth"] for n in body["nodes"]} == story.model.depths(tube_set)
+    assert all(n["measurements"] == [] for n in body["nodes"])
 
 
 LOTS = [
@@ -186,6 +197,9 @@ async def test_unknown_and_malformed_units_are_named(
     api: Client, as_role: Roles, story: Story
 ) -> None:
     missing = await api.get(f"/api/units/{KIT}:KIT9", headers=as_role["auditor"])
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == f"unit with unit_id '{KIT}:KIT9' not found"
+    missing = await api.get(f"/api/trace/backward/{KIT}:KIT9", headers=as_role["auditor"])
     assert missing.status_code == 404
     assert missing.json()["detail"] == f"unit with unit_id '{KIT}:KIT9' not found"
     garbage = await api.get("/api/trace/backward/nonsense", headers=as_role["auditor"])
