@@ -24,6 +24,10 @@ per-device chains from `--devices` edges.
    concurrent clients) beside the raw insert. Target: at least 0.5x.
 3. Batch latency (first message of a batch received -> batch committed and acknowledged)
    at a steady `--rate` events/s, p50/p99. Target: p99 under 100 ms.
+
+Last, the CPU each process spent per event (read from /proc): on a 2-core machine shared
+with other work the rates move with the load, the CPU per event much less, and it says
+which side a figure is bound by.
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
@@ -173,6 +177,54 @@ def wait_for_port(port: int, *, timeout_s: float) -> None:
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout_s} s")
 
 
+# --- CPU per event -------------------------------------------------------------------
+# Where a figure stands on a shared 2-core machine depends on the load; the CPU each
+# process spends per event does not (much). Read from /proc (Linux), in seconds.
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def backend_pids(connection: asyncpg.Connection) -> set[int]:
+    """PostgreSQL backends of this database, but the one asking."""
+    rows = await connection.fetch(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return {row[0] for row in rows}
+
+
+@dataclass
+class CpuTally:
+    """CPU seconds per side over the events counted, summed over the rounds."""
+
+    events: int = 0
+    sides: dict[str, float] = field(default_factory=dict)
+
+    def add(self, events: int, **seconds: float) -> None:
+        self.events += events
+        for side, value in seconds.items():
+            self.sides[side] = self.sides.get(side, 0.0) + value
+
+    def per_event_us(self) -> str:
+        if not self.events:
+            return "-"
+        return ", ".join(
+            f"{side} {value / self.events * 1e6:.0f}" for side, value in self.sides.items()
+        )
+
+
+CPU: dict[str, CpuTally] = {}
+"""Per figure: where its CPU went. Filled by the measurements below."""
+BROKER_PID = 0
+
+
 @contextlib.contextmanager
 def own_mosquitto(directory: Path) -> Iterator[int]:
     port = free_port()
@@ -180,6 +232,8 @@ def own_mosquitto(directory: Path) -> Iterator[int]:
     config.write_text(f"{BROKER_CONFIG}listener {port} 127.0.0.1\n")
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     process = subprocess.Popen([binary, "-c", str(config)], stderr=subprocess.DEVNULL)
+    global BROKER_PID
+    BROKER_PID = process.pid
     try:
         wait_for_port(port, timeout_s=5)
         yield port
@@ -323,6 +377,7 @@ def bare_drain(port: int, messages: list[Message]) -> float:
 
     client = mqtt_client(port, "bench-drain", on_message=on_message)
     started = time.perf_counter()
+    cpu_before = time.process_time(), cpu_seconds([BROKER_PID])
     client.connect(
         "127.0.0.1",
         port,
@@ -333,6 +388,11 @@ def bare_drain(port: int, messages: list[Message]) -> float:
     if not done.wait(120):
         raise TimeoutError(f"drained {received} of {len(messages)}")
     elapsed = time.perf_counter() - started
+    CPU.setdefault("drain", CpuTally()).add(
+        len(messages),
+        subscriber=time.process_time() - cpu_before[0],
+        broker=cpu_seconds([BROKER_PID]) - cpu_before[1],
+    )
     client.disconnect()
     client.loop_stop()
     return len(messages) / elapsed
@@ -420,11 +480,18 @@ async def raw_insert(url: str, messages: list[Message], *, batch: int = 500) -> 
     rows = event_rows(messages)
     await empty(url)
     connection = await asyncpg.connect(raw_dsn(url))
+    backend = connection.get_server_pid()
+    cpu_before = time.process_time(), cpu_seconds([backend])
     started = time.perf_counter()
     for start in range(0, len(rows), batch):
         async with connection.transaction():
             await connection.executemany(INSERT, rows[start : start + batch])
     elapsed = time.perf_counter() - started
+    CPU.setdefault("raw", CpuTally()).add(
+        len(rows),
+        client=time.process_time() - cpu_before[0],
+        postgres=cpu_seconds([backend]) - cpu_before[1],
+    )
     await connection.close()
     return len(rows) / elapsed
 
@@ -475,6 +542,13 @@ async def ingest_workers(url: str, port: int, messages: list[Message], workers: 
             seen = await tracked_seqs(connection)
             await asyncio.sleep(0.002)
         started = time.perf_counter()
+        workers_pids = [process.pid for process in processes]
+        backends = await backend_pids(connection)
+        cpu_before = (
+            cpu_seconds(workers_pids),
+            cpu_seconds(backends),
+            cpu_seconds([BROKER_PID]),
+        )
         first = await count_events(connection)
         deadline = started + 300
         while True:
@@ -486,6 +560,14 @@ async def ingest_workers(url: str, port: int, messages: list[Message], workers: 
                 raise TimeoutError(f"{await count_events(connection)} of {len(messages)} stored")
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - started
+        # Backends that connected after the start count whole (a few ms each).
+        backends |= await backend_pids(connection)
+        CPU.setdefault(f"workers{workers}", CpuTally()).add(
+            len(messages) - first,
+            worker=cpu_seconds(workers_pids) - cpu_before[0],
+            postgres=cpu_seconds(backends) - cpu_before[1],
+            broker=cpu_seconds([BROKER_PID]) - cpu_before[2],
+        )
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -575,9 +657,24 @@ async def post_events(
                     count = await post(*queue.pop())
                     stored += count
 
+            connection = await asyncpg.connect(raw_dsn(url))
+            backends = await backend_pids(connection)
+            cpu_before = (
+                cpu_seconds([server.pid]),
+                cpu_seconds(backends),
+                time.process_time(),
+            )
             started = time.perf_counter()
             await asyncio.gather(sender(), sender())
             elapsed = time.perf_counter() - started
+            backends |= await backend_pids(connection)
+            CPU.setdefault("api", CpuTally()).add(
+                stored,
+                service=cpu_seconds([server.pid]) - cpu_before[0],
+                postgres=cpu_seconds(backends) - cpu_before[1],
+                clients=time.process_time() - cpu_before[2],
+            )
+            await connection.close()
     finally:
         server.send_signal(signal.SIGTERM)
         await server.wait()
@@ -820,6 +917,15 @@ async def main(args: argparse.Namespace) -> None:
             "   (target p99 < 100 ms)"
         )
     print(f"   load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    print("CPU per event or message (µs, all rounds), by process:")
+    for name, label in (
+        ("drain", "bare paho subscriber"),
+        ("raw", "raw asyncpg insert"),
+        ("workers1", "ingest, 1 worker"),
+        ("workers2", "ingest, 2 workers"),
+        ("api", "POST /api/events"),
+    ):
+        print(f"   {label:22s} {CPU.get(name, CpuTally()).per_event_us()}")
 
 
 if __name__ == "__main__":
