@@ -368,6 +368,9 @@ async def _insert_events(
     # Sorted by id (UUIDv7: by time), compared as ints: uuid.UUID's own ordering is Python code.
     rows = [_event_row(item) for item in sorted(items, key=lambda c: c.event.event_id.int)]
     if is_postgres(session):
+        # Nearly every event is new: straight into the table, unless one was stored before.
+        if await bulk.copy_unless_conflict(session, "events", _EVENT_COLUMNS, rows):
+            return _ALL
         driver = await bulk.stage(session, "events_stage", "(LIKE events)", _EVENT_COLUMNS, rows)
         returned = await driver.fetch(_PG_INSERT_EVENTS)
         if len(returned) == len(rows):
