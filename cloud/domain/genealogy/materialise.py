@@ -156,7 +156,7 @@ def _collect(item: NewEvent, s: Sightings) -> None:
             )
         )
     elif isinstance(event, LotReceived):
-        s.lot(
+        s.receipt(
             event.di,
             event.lot,
             at,
@@ -165,7 +165,6 @@ def _collect(item: NewEvent, s: Sightings) -> None:
             uom=event.unit_of_measure,
             supplier=event.supplier,
             inspection_state=event.inspection_state,
-            received_at=at,
         )
     elif isinstance(event, UnitAssembled):
         s.unit(

@@ -58,10 +58,16 @@ class Lot(Base):
     expiry: Mapped[date | None] = mapped_column(Date, default=None)
     production_date: Mapped[date | None] = mapped_column(Date, default=None)
     quantity: Mapped[float | None] = mapped_column(Float, default=None)
+    """The sum of every `lot.received` of the lot (one per scanned case), in `uom`."""
     uom: Mapped[str] = mapped_column(String(16), default="")
     supplier: Mapped[str] = mapped_column(String(200), default="")
     inspection_state: Mapped[str] = mapped_column(String(32), default="")
+    """The first receipt's state, then incoming inspection's verdict; a later receipt
+    changes it only when it says "rejected" (an expired case)."""
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    """The first receipt."""
+    last_received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    """The latest receipt."""
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -91,10 +91,40 @@ class Sightings:
         row.update({k: v for k, v in details.items() if v is not None})
         return key
 
+    def receipt(self, di: str, lot: str, at: datetime, **details: Any) -> LotKey:
+        """One `lot.received` (a scanned case): the quantities add up, the first and last
+        receipt times are kept, and the state is merged as `_lots` merges it with the row."""
+        key = (di, lot)
+        row = self.lots.get(key)
+        quantity = row.get("quantity") if row is not None else None
+        state = row.get("inspection_state") if row is not None else None
+        first = row.get("received_at") if row is not None else None
+        last = row.get("last_received_at") if row is not None else None
+        self.lot(di, lot, at, **details)
+        row = self.lots[key]
+        row["quantity"] = (quantity or 0.0) + details["quantity"]
+        row["received_at"] = at if first is None else min(first, at)
+        row["last_received_at"] = at if last is None else max(last, at)
+        row["inspection_state"] = receipt_state(state, details["inspection_state"])
+        return key
+
     def container(self, sscc: str, seen_at: datetime) -> str:
         known = self.containers.get(sscc)
         self.containers[sscc] = seen_at if known is None else min(known, seen_at)
         return sscc
+
+
+def receipt_state(known: str | None, received: str) -> str:
+    """A lot's incoming-inspection state after another receipt of it: the first receipt's
+    state stands (or incoming inspection's verdict, which replaced it) unless the new receipt
+    says "rejected" (an expired case, say).
+
+    >>> receipt_state(None, "quarantined"), receipt_state("accepted", "quarantined")
+    ('quarantined', 'accepted')
+    >>> receipt_state("accepted", "rejected"), receipt_state("", "accepted")
+    ('rejected', 'accepted')
+    """
+    return "rejected" if received == "rejected" else known or received
 
 
 @dataclass(slots=True)
@@ -257,14 +287,13 @@ async def _lots(session: AsyncSession, lots: dict[LotKey, dict[str, Any]]) -> di
         columns = sorted({c for row in detailed for c in row})
         rows = [{c: row.get(c) for c in columns} for row in detailed]
         stmt = insert_for(session, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["di", "lot"],
-            set_={
-                c: func.coalesce(getattr(stmt.excluded, c), table.c[c])
-                for c in columns
-                if c not in ("di", "lot", "first_seen_at")
-            },
-        )
+        merged = {
+            c: func.coalesce(getattr(stmt.excluded, c), table.c[c])
+            for c in columns
+            if c not in ("di", "lot", "first_seen_at")
+        }
+        merged.update(_receipt_merge(table, stmt.excluded, columns))
+        stmt = stmt.on_conflict_do_update(index_elements=["di", "lot"], set_=merged)
         await session.execute(stmt, rows)
     if bare:
         await session.execute(insert_for(session, table).on_conflict_do_nothing(), bare)
@@ -274,6 +303,37 @@ async def _lots(session: AsyncSession, lots: dict[LotKey, dict[str, Any]]) -> di
         )
     )
     return {(di, lot): lot_id for di, lot, lot_id in found}
+
+
+def _receipt_merge(table: Table, ex: Any, columns: list[str]) -> dict[str, Any]:
+    """A lot's row after more receipts (each scanned case is its own `lot.received`): the
+    quantities add up (once per event: only newly stored events are materialised), the first
+    and the last receipt time are kept, and `receipt_state` decides the state."""
+    merged: dict[str, Any] = {}
+    if "quantity" in columns:
+        merged["quantity"] = case(
+            (ex.quantity.is_(None), table.c.quantity),
+            else_=func.coalesce(table.c.quantity, 0.0) + ex.quantity,
+        )
+    if "received_at" in columns:
+        merged["received_at"] = case(
+            (table.c.received_at.is_(None), ex.received_at),
+            (ex.received_at < table.c.received_at, ex.received_at),
+            else_=table.c.received_at,
+        )
+    if "last_received_at" in columns:
+        merged["last_received_at"] = case(
+            (table.c.last_received_at.is_(None), ex.last_received_at),
+            (ex.last_received_at > table.c.last_received_at, ex.last_received_at),
+            else_=table.c.last_received_at,
+        )
+    if "inspection_state" in columns:
+        merged["inspection_state"] = case(
+            (ex.inspection_state == "rejected", ex.inspection_state),
+            (table.c.inspection_state == "", func.coalesce(ex.inspection_state, "")),
+            else_=table.c.inspection_state,
+        )
+    return merged
 
 
 async def _containers(session: AsyncSession, containers: dict[str, datetime]) -> dict[str, int]:
