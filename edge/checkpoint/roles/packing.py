@@ -32,9 +32,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from edge.adapters.plc_types import PlcError
 from edge.checkpoint.facts import Facts
 from edge.checkpoint.roles.base import StationRole, StationScan
 from edge.checkpoint.roles.context import RoleContext
@@ -46,15 +45,13 @@ from edge.checkpoint.roles.packing_sscc import (
 )
 from edge.checkpoint.roles.packing_store import (
     PRUNE_BATCH,
-    AnyRequest,
-    CloseCase,
-    ClosePallet,
     PackingStore,
     Pruned,
     UnpackContainer,
     UnpackUnit,
     child_key,
 )
+from edge.checkpoint.roles.packing_tasks import run_prune, run_requests, watch_close_signal
 from edge.checkpoint.roles.sqlite_store import role_store_path
 from edge.checkpoint.state import unit_key
 from edge.reads import CodeRead
@@ -66,11 +63,11 @@ if TYPE_CHECKING:
     from edge.checkpoint.verdict import Outcome
 
 log = logging.getLogger("edge.checkpoint.packing")
-
-CLOSE_CASE = "close_case"
-"""The close-case input's name in the PLC adapter's register map."""
+T = TypeVar("T")
 
 PRUNE_PERIOD_S = 3600.0
+_STORE_TRIES = 3
+_STORE_RETRY_S = 0.5
 _SSCC_SKIPS = 1000
 """Known SSCCs a generated one may run into in a row (labels of a roll from the same
 company prefix, scanned when the station used labels) before the unit is held."""
@@ -145,19 +142,22 @@ class PackingRole(StationRole):
                 "label_not_used",
                 f"This station makes its own SSCCs (sscc_source: generated); {sscc} is not used.",
             )
-        async with self._lock:
-            for open_now in (self.packer.case, self.packer.pallet):
-                if open_now is not None and open_now.sscc == sscc:
-                    # Scanned again (its first scan was held late, or read twice): it stands.
-                    return StationScan(label=f"{open_now.level} {sscc} (open)")
-            if await self.store.container(sscc) is not None:
-                return _refused(what, "sscc_reused", f"SSCC {sscc} was already used here.")
-            plan = self.packer.plan()
-            try:
-                level = self.packer.open_by_label(plan, sscc)
-            except PackingError as exc:
-                return _refused(what, "case_open", f"Label {sscc} not taken: {exc}.")
-            await self._adopt(plan)
+        return await asyncio.shield(await self._locked_step(lambda: self._open_by_label(sscc)))
+
+    async def _open_by_label(self, sscc: str) -> StationScan:
+        what = f"SSCC {sscc}"
+        for open_now in (self.packer.case, self.packer.pallet):
+            if open_now is not None and open_now.sscc == sscc:
+                # Scanned again (its first scan was held late, or read twice): it stands.
+                return StationScan(label=f"{open_now.level} {sscc} (open)")
+        if await self.store.container(sscc) is not None:
+            return _refused(what, "sscc_reused", f"SSCC {sscc} was already used here.")
+        plan = self.packer.plan()
+        try:
+            level = self.packer.open_by_label(plan, sscc)
+        except PackingError as exc:
+            return _refused(what, "case_open", f"Label {sscc} not taken: {exc}.")
+        await self._write(plan)
         log.info("%s %s started", level, sscc)
         return StationScan(label=f"{level} {sscc}")
 
@@ -205,29 +205,39 @@ class PackingRole(StationRole):
         udi = facts.identification.udi
         if decision != "pass" or udi is None:
             return ()
-        key = unit_key(udi)
-        # Waiting for the lock may be cut off by the unit's deadline (nothing is done yet);
-        # the step itself runs to its end whatever happens to this call: `settled` finds
-        # it, and takes the unit back out if it was held.
-        await self._lock.acquire()
-        try:
-            placing = asyncio.ensure_future(self._place(key, unit_ref(udi)))
-        except BaseException:
-            self._lock.release()
-            raise
-        placing.add_done_callback(_seen)
-        self._placing[key] = placing
+        # `settled` finds the step even if this call is cut off by the unit's deadline, and
+        # takes the unit back out if it was held.
+        placing = await self._locked_step(lambda: self._place(unit_ref(udi)))
+        self._placing[unit_key(udi)] = placing
         placed = await asyncio.shield(placing)
         return placed.events
 
-    async def _place(self, key: str, ref: UnitRef) -> _Placed:
+    async def _place(self, ref: UnitRef) -> _Placed:
+        plan = await self._fresh_plan(lambda plan: self.packer.add_unit(plan, ref))
+        await self._write(plan)
+        assert plan.placed_in is not None
+        return _Placed(case=plan.placed_in, events=tuple(plan.events))
+
+    async def _locked_step(self, step: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """`step` started under the role's lock, to run to its end even if the caller is
+        cut off (by a unit's deadline): its store write runs on in the store's thread, and
+        the role's state must follow it. Waiting for the lock can be cut off (nothing is
+        done yet)."""
+        await self._lock.acquire()
+
+        async def locked() -> T:
+            try:
+                return await step()
+            finally:
+                self._lock.release()
+
         try:
-            plan = await self._fresh_plan(lambda plan: self.packer.add_unit(plan, ref))
-            await self._write(plan)
-            assert plan.placed_in is not None
-            return _Placed(case=plan.placed_in, events=tuple(plan.events))
-        finally:
+            task = asyncio.ensure_future(locked())
+        except BaseException:
             self._lock.release()
+            raise
+        task.add_done_callback(_seen)
+        return task
 
     async def settled(self, facts: Facts | None, outcome: Outcome) -> None:
         udi = facts.identification.udi if facts is not None else None
@@ -281,9 +291,9 @@ class PackingRole(StationRole):
                 is_open = plan.case is not None and later.sscc == plan.case.sscc
                 chain.append(plan.case if is_open and plan.case is not None else later)
             given_up = self.packer.refill(plan, chain, gap=f"Unit {key} was diverted ({codes}).")
-        if not await self._commit(plan.events, f"unit {key} out of case {case.sscc}"):
+        what = f"unit {key} out of case {case.sscc}"
+        if not await self._commit(plan.events, what) or not await self._follow(plan, what):
             return
-        await self._adopt(plan)
         now_open = plan.case.sscc if plan.case is not None else None
         filled = "open again for the next unit" if now_open == case.sscc else "refilled"
         dropped = ""
@@ -356,7 +366,8 @@ class PackingRole(StationRole):
             except Exception as exc:
                 self.context.alarm("outbox_error", f"packing record refused: {exc}")
                 return False, f"Not done, the record was refused: {exc}"
-        await self._adopt(plan)
+        if not await self._follow(plan, done):
+            return False, f"{done}: recorded, but the packing store refused it (see the alarm)."
         kinds = ", ".join(f"{e.kind} seq {s}" for e, s in zip(plan.events, seqs, strict=True))
         return True, f"{done}: {kinds or 'nothing new to record'}."
 
@@ -375,6 +386,24 @@ class PackingRole(StationRole):
         return True
 
     # --- the store ----------------------------------------------------------------------------
+
+    async def _follow(self, plan: Plan, what: str) -> bool:
+        """The store takes a step whose records are committed: tried again while it is
+        refused for a moment (the CLI holding its lock); an alarm if it never takes it."""
+        for attempt in range(_STORE_TRIES):
+            try:
+                await self._adopt(plan)
+                return True
+            except Exception as exc:
+                if attempt + 1 == _STORE_TRIES:
+                    self.context.alarm(
+                        "packing_store_error",
+                        f"{what}: recorded, but the packing store refused it ({exc}); the"
+                        " store does not match the records, check this container.",
+                    )
+                else:
+                    await asyncio.sleep(_STORE_RETRY_S)
+        return False
 
     async def _fresh_plan(self, build: Callable[[Plan], None]) -> Plan:
         """`build` on a plan; again, past them, while it starts containers whose generated
@@ -415,11 +444,12 @@ class PackingRole(StationRole):
     def tasks(self) -> Mapping[str, Callable[[], Awaitable[None]]]:
         tasks: dict[str, Callable[[], Awaitable[None]]] = {
             "store": self._keep_store,
-            "requests": self._run_requests,
-            "prune": self._run_prune,
+            "requests": lambda: run_requests(self, period_s=self.request_period_s),
+            "prune": lambda: run_prune(self, period_s=self.prune_period_s),
         }
-        if self.config.close_case_input is not None and self.context.plc is not None:
-            tasks["close-case signal"] = self._watch_close_signal
+        signal, plc = self.config.close_case_input, self.context.plc
+        if signal is not None and plc is not None:
+            tasks["close-case signal"] = lambda: watch_close_signal(self, signal, plc)
         return tasks
 
     async def _keep_store(self) -> None:
@@ -427,15 +457,6 @@ class PackingRole(StationRole):
             await asyncio.Event().wait()
         finally:
             await self.store.close()
-
-    async def _run_requests(self) -> None:
-        """Requests queued by the CLI in the store, done in order."""
-        while True:
-            for pending in await self.store.pending():
-                ok, result = await self._do(pending.request)
-                log.info("request %d: %s", pending.n, result)
-                await self.store.finish(pending.n, ok=ok, result=result)
-            await asyncio.sleep(self.request_period_s)
 
     async def prune(self) -> Pruned:
         """Forget containers closed more than `retention_days` ago, a batch at a time (the
@@ -460,46 +481,12 @@ class PackingRole(StationRole):
             )
         return Pruned(containers=containers, members=members, requests=requests)
 
-    async def _run_prune(self) -> None:
-        while True:
-            await self.prune()
-            await asyncio.sleep(self.prune_period_s)
 
-    async def _do(self, request: AnyRequest) -> tuple[bool, str]:
-        if isinstance(request, CloseCase):
-            return await self.close_case(cause="tracegate edge close-case")
-        if isinstance(request, ClosePallet):
-            return await self.close_pallet(cause="tracegate edge close-pallet")
-        return await self.unpack(request)
-
-    async def _watch_close_signal(self) -> None:
-        """Poll the close-case input; its configured edge closes the open case."""
-        signal, plc = self.config.close_case_input, self.context.plc
-        assert signal is not None and plc is not None
-        period_s = signal.poll_period_ms / 1000
-        wanted = signal.edge == "rising"
-        level: bool | None = None
-        while True:
-            try:
-                sample = await plc.read(CLOSE_CASE)
-            except PlcError:
-                # A press while the link is down is not seen: the case stays open.
-                level = None
-                await asyncio.sleep(max(period_s, 0.2))
-                continue
-            now = bool(sample.value)
-            if level is not None and now != level and now == wanted:
-                _, result = await self.close_case(cause="the PLC's close-case signal")
-                log.info("close-case signal: %s", result)
-            level = now
-            await asyncio.sleep(period_s)
-
-
-def _seen(placing: asyncio.Future[_Placed]) -> None:
+def _seen(step: asyncio.Future[Any]) -> None:
     # Retrieved here so that a step whose caller was cut off does not warn at exit;
-    # `settled` reports it.
-    if not placing.cancelled():
-        placing.exception()
+    # `settled` reports a unit's.
+    if not step.cancelled():
+        step.exception()
 
 
 def _refused(label: str, code: str, text: str) -> StationScan:

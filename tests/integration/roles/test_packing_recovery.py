@@ -31,7 +31,7 @@ from edge.checkpoint.roles.context import RoleContext
 from edge.checkpoint.roles.packing import PackingRole
 from edge.checkpoint.roles.packing_sscc import make_sscc
 from edge.checkpoint.window import ReadWindows
-from edge.outbox import CommittedEvent, Outbox
+from edge.outbox import CommittedEvent, Outbox, OutboxUnavailable
 from edge.reads import CodeRead
 from protocols.config import PlantConfig, RulesConfig, load_plant_text
 from protocols.events import Event, UnitInspected, UnitPacked, UnitUnpacked
@@ -60,13 +60,15 @@ DEADLINE_S = 0.3
 
 class SlowRecords:
     """The real outbox, whose commits of the `unit.inspected` records of the serials in
-    `slow` (and of every record after one of them, as one SD card serves them all) take
-    `delay_s` (a stalling SD card)."""
+    `slow` take `delay_s` (a stalling SD card), and which refuses once the first
+    `unit.packed` naming a serial in `refuse_once` (as an outbox on a disk that is full for a
+    moment does)."""
 
     def __init__(self, outbox: Outbox, *, delay_s: float) -> None:
         self.outbox = outbox
         self.delay_s = delay_s
         self.slow: set[str] = set()
+        self.refuse_once: set[str] = set()
 
     async def commit(self, event: Event) -> CommittedEvent:
         if (
@@ -75,6 +77,13 @@ class SlowRecords:
             and event.udi.serial in self.slow
         ):
             await asyncio.sleep(self.delay_s)
+        if isinstance(event, UnitPacked) and (
+            refused := self.refuse_once & set(names(event.children))
+        ):
+            self.refuse_once -= refused
+            raise OutboxUnavailable(
+                Path("outbox.sqlite3"), kind="disk_full", reason="test: no space left on device"
+            )
         return await self.outbox.commit(event)
 
 
@@ -282,6 +291,29 @@ async def test_a_filling_unit_cut_off_by_its_deadline_is_recorded_then_taken_out
         ("unit.unpacked", [serial(2)]),
         ("unit.packed", [serial(3)]),
         ("unit.packed", [serial(4), serial(5)]),
+    ]
+    assert list(containment(await rig.events()).values()) == boxed(outcomes, case_size=2)
+    await line.close()
+
+
+async def test_a_case_record_refused_is_recorded_before_its_last_unit_is_taken_out(
+    rig: Rig, tmp_path: Path
+) -> None:
+    line = Line(rig, tmp_path, CASES_OF_2)
+    line.records.refuse_once.add(serial(2))
+    outcomes = await line.run(1, 2)
+    assert [(o.decision, o.reasons) for o in outcomes] == [
+        ("pass", ()),
+        ("hold", ("outbox_error",)),
+    ]
+    assert outcomes[1].role_recorded == 0
+    outcomes += await line.run(3)
+    # The case as the store had it is recorded late, then corrected: unit 1 is in it.
+    kinds = [(e.kind, names(e.children)) for e in await records(rig)]
+    assert kinds == [
+        ("unit.packed", [serial(1), serial(2)]),
+        ("unit.unpacked", [serial(2)]),
+        ("unit.packed", [serial(3)]),
     ]
     assert list(containment(await rig.events()).values()) == boxed(outcomes, case_size=2)
     await line.close()

@@ -12,7 +12,7 @@ import pytest
 
 from edge.checkpoint.record import Station
 from edge.checkpoint.roles.packing_plan import Packer, Plan
-from edge.checkpoint.roles.packing_store import CloseCase, Container, PackingStore
+from edge.checkpoint.roles.packing_store import CloseCase, Container, PackingStore, Pruned
 from edge.checkpoint.roles.sqlite_store import RoleStoreError
 from protocols.config.roles import PackingConfig
 from protocols.parts import ContainerRef, UnitRef
@@ -66,7 +66,14 @@ async def test_old_containers_are_pruned_unless_a_kept_one_names_them(tmp_path: 
     with sqlite3.connect(store.path) as db:
         db.execute("UPDATE requests SET done_at = ?", (time.time() - 10 * DAY_S,))
 
-    pruned = await store.prune(closed_before=time.time() - 7 * DAY_S)
+    one = await store.prune(closed_before=time.time() - 7 * DAY_S, batch=1)
+    rest = await store.prune(closed_before=time.time() - 7 * DAY_S)
+    assert (one.containers, rest.containers) == (1, 1)
+    pruned = Pruned(
+        containers=one.containers + rest.containers,
+        members=one.members + rest.members,
+        requests=one.requests + rest.requests,
+    )
 
     # Case 1 and its pallet go (case 2, closed now, keeps its place: the pallet's row of it
     # went with the pallet); case 3 stays, its pallet is still open.
