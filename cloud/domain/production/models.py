@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloud.db.base import Base
@@ -32,6 +33,12 @@ class WorkOrder(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     route: Mapped[list[str]] = mapped_column(JSON, default=list)
     """Checkpoint codes on the line, in the order a unit passes them."""
+    bom: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    """The bill of materials per unit, in its order: `{"di", "quantity_per_unit",
+    "unit_of_measure"}` each (`production.bom`); JSON like `route`, so a change is audited
+    with the order's row."""
     status: Mapped[str] = mapped_column(String(16), default="draft")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

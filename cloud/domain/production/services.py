@@ -13,6 +13,7 @@ from cloud.db.database import Database
 from cloud.domain.catalog.models import Product
 from cloud.domain.errors import ConflictError, InvalidFieldError, NotFoundError
 from cloud.domain.plant.models import Checkpoint, Line, Site
+from cloud.domain.production import bom
 from cloud.domain.production.models import WorkOrder
 from cloud.domain.production.schemas import WorkOrderIn, WorkOrderOut, WorkOrderPatch
 from cloud.mqtt.commands import CommandPublisher, queue_command
@@ -32,6 +33,7 @@ def _out(order: WorkOrder, *, commands_queued: int = 0) -> WorkOrderOut:
         expiry=order.expiry,
         production_date=order.production_date,
         route=list(order.route),
+        bom=bom.from_stored(order.bom),
         status=order.status,
         created_at=order.created_at,
         activated_at=order.activated_at,
@@ -76,6 +78,7 @@ class WorkOrderService:
             if line is None:
                 raise InvalidFieldError("line", f"no line {data.line!r} at site {data.site!r}")
             await _check_route(session, line, data.route)
+            await bom.check_bom(session, data.bom, product_di=data.product)
             _check_dates(data.production_date, data.expiry)
             session.add(
                 WorkOrder(
@@ -87,6 +90,7 @@ class WorkOrderService:
                     expiry=data.expiry,
                     production_date=data.production_date,
                     route=list(data.route),
+                    bom=bom.stored(data.bom),
                 )
             )
         return await self.get(data.number)
@@ -104,6 +108,9 @@ class WorkOrderService:
             }
             if "route" in changes:
                 await _check_route(session, order.line, changes["route"])
+            if not isinstance(patch.bom, msgspec.UnsetType):
+                await bom.check_bom(session, patch.bom, product_di=order.product.di)
+                changes["bom"] = bom.stored(patch.bom)
             _check_dates(
                 changes.get("production_date", order.production_date),
                 changes.get("expiry", order.expiry),
@@ -162,6 +169,7 @@ class WorkOrderService:
                 production_date=order.production_date,
                 quantity=order.quantity,
                 route=tuple(order.route),
+                bom=bom.on_the_wire(order.bom),
             )
             for checkpoint in checkpoints:
                 queue_command(
