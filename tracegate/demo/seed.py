@@ -1,12 +1,16 @@
 """Master data the demo creates through the cloud's API before the line runs: the product,
-customers, and the work order (activated: the cloud sends it to every checkpoint)."""
+the materials of its bill of materials, customers, and the work order with that bill of
+materials (activated: the cloud sends it to every checkpoint, assembly included)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from edge.sim.units import SimLine
 from tracegate.demo.api import CloudApi
+from tracegate.demo.stations.materials import DemoMaterials
 
 WORK_ORDER = "WO-DEMO-0001"
 
@@ -43,7 +47,8 @@ class Seeded:
 async def seed(
     api: CloudApi, line: SimLine, *, site: str, line_id: str, route: list[str], quantity: int
 ) -> Seeded:
-    """Create the product of `line`, the customers and the work order; activate it."""
+    """Create the product of `line`, the materials, the customers and the work order;
+    activate it."""
     product = line.product
     first = line.unit(0).udi
     await api.post(
@@ -59,6 +64,8 @@ async def seed(
             "single_use": True,
         },
     )
+    for material in DemoMaterials.catalog():
+        await api.post("/api/materials", material)
     for customer in CUSTOMERS:
         await api.post("/api/customers", customer)
     await api.post(
@@ -73,6 +80,7 @@ async def seed(
             "expiry": first.expiry.isoformat(),
             "production_date": first.production_date.isoformat(),
             "route": route,
+            "bom": msgspec.to_builtins(DemoMaterials.bom()),
         },
     )
     await api.post(f"/api/work-orders/{WORK_ORDER}/activate")

@@ -2,8 +2,8 @@
 change mid-run; afterwards, every kit records the lots it was built from, split exactly at
 the reel change.
 
-The bill of materials reaches the station as the edge CLI sends it (`tracegate edge
-workorder --bom`, into the station's local state): the cloud's work orders carry none yet.
+The bill of materials is the cloud work order's (`seed`): the station has it from the
+`cmd/workorder` the cloud sent when the order was activated, before the line is prepared.
 Loads are station scans: their pass/reject outputs are the load's, not a unit's, so they
 are kept out of the units' PLC record. The reel change stops the line while the operator
 swaps the reel (as a cell is stopped for it), so no unit's output mixes with the load's.
@@ -12,18 +12,14 @@ swaps the reel (as a cell is stopped for it), so no unit's output mixes with the
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 
-from edge.checkpoint.cli_commands import apply_locally
 from edge.checkpoint.roles.assembly_commands import store_path_of
 from edge.checkpoint.roles.assembly_store import AssemblyStore
 from edge.sim.materials import SupplierLot
 from edge.sim.plc import OutputWrite
-from protocols.commands import WorkOrder
 from protocols.config import Checkpoint
 from protocols.events import UnitAssembled
-from protocols.ids import uuid7
 from protocols.parts import LotQuantity
 from tracegate.demo.errors import DemoError
 from tracegate.demo.stations.base import StationCheck, StationContext, StationDriver
@@ -67,7 +63,6 @@ class AssemblyDriver(StationDriver):
             self._unit_done[write.unit_index].set()
 
     async def before_line(self) -> None:
-        await self._send_bom()
         store_path = store_path_of(self._checkpoint())
         for lot in self.materials.received:
             await _until_accepted(store_path, lot)
@@ -96,27 +91,6 @@ class AssemblyDriver(StationDriver):
         self.run.notes.add(
             f"tubing reel changed to lot {self.materials.tubing_second.lot}; line restarted"
         )
-
-    async def _send_bom(self) -> None:
-        seeded, plan = self.run.seeded, self.run.plan
-        assert seeded is not None and plan is not None
-        first = plan.line_for(plan.stages[0].checkpoint).unit(0).udi
-        order = WorkOrder(
-            command_id=uuid7(),
-            issued_at=dt.datetime.now(dt.UTC),
-            issued_by="tracegate-demo",
-            work_order=seeded.work_order,
-            products=(seeded.product_di,),
-            lot=seeded.lot,
-            expiry=first.expiry,
-            production_date=first.production_date,
-            quantity=plan.units,
-            route=tuple(s.checkpoint for s in plan.stages),
-            bom=DemoMaterials.bom(),
-        )
-        await apply_locally(self._checkpoint().state_path, order)
-        # A running agent picks up a work order written beside it within half a second.
-        await asyncio.sleep(1.0)
 
     async def _load(self, lot: SupplierLot) -> None:
         """Scan a reel onto its feeder and wait for the station's verdict (a pass output)."""

@@ -43,6 +43,14 @@ class DemoMaterials:
         return (self.tubing_first, self.connector)
 
     @staticmethod
+    def catalog() -> tuple[dict[str, str], ...]:
+        """The two materials as the cloud's catalog holds them (`POST /api/materials`)."""
+        return (
+            {"code": "TUBE-PVC-3", "name": "PVC tubing 3 mm", "di": TUBING, "uom": "m"},
+            {"code": "LUER-M", "name": "Luer connector", "di": CONNECTOR, "uom": "EA"},
+        )
+
+    @staticmethod
     def bom() -> tuple[BomLine, ...]:
         return (
             BomLine(di=TUBING, quantity_per_unit=0.5, unit_of_measure="m"),
