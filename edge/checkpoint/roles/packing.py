@@ -77,7 +77,6 @@ company prefix, scanned when the station used labels) before the unit is held.""
 class _Placed:
     """A unit put into a case whose pass is not final yet."""
 
-    case: str
     events: tuple[Event, ...]
     """The records its step made (the case it closed), for the engine to commit."""
 
@@ -215,8 +214,7 @@ class PackingRole(StationRole):
     async def _place(self, ref: UnitRef) -> _Placed:
         plan = await self._fresh_plan(lambda plan: self.packer.add_unit(plan, ref))
         await self._write(plan)
-        assert plan.placed_in is not None
-        return _Placed(case=plan.placed_in, events=tuple(plan.events))
+        return _Placed(events=tuple(plan.events))
 
     async def _locked_step(self, step: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         """`step` started under the role's lock, to run to its end even if the caller is
@@ -257,8 +255,9 @@ class PackingRole(StationRole):
             await self._take_back(key, placed, outcome)
 
     async def _take_back(self, key: str, placed: _Placed, outcome: Outcome) -> None:
-        """A unit put into a case was held after all (its pass output was not written, or
-        did not take): the reject output diverted it, so out of its case it goes."""
+        """A unit put into a case was held after all (too late, its pass output did not
+        take, its record was refused): the reject output diverted it, so out of its case it
+        goes. Its records the engine left out are committed first: the store has them."""
         codes = ", ".join(outcome.reasons)
         unrecorded = placed.events[outcome.role_recorded :]
         if unrecorded and not await self._commit(unrecorded, f"the packing records of {key}"):

@@ -60,8 +60,6 @@ class Plan:
     repack_allowed: list[str] = field(default_factory=list)
     repacked: list[str] = field(default_factory=list)
     counter_changed: bool = False
-    placed_in: str | None = None
-    """The case a unit was put into."""
 
     def touch(self, container: Container) -> Container:
         self.touched[container.sscc] = container
@@ -141,7 +139,6 @@ class Packer:
             case = plan.case = Container(sscc=self._new_sscc(plan), level="case")
         case.members.append(ref)
         plan.touch(case)
-        plan.placed_in = case.sscc
         key = child_key(ref)
         if key in self.repack:
             plan.repacked.append(key)

@@ -77,7 +77,9 @@ _ADDED_COLUMNS = {
     ),
     "short": ("INTEGER NOT NULL DEFAULT 0", ()),
 }
-_AFTER_COLUMNS = "CREATE INDEX IF NOT EXISTS containers_closed ON containers (state, closed_at);"
+_AFTER_COLUMNS = """
+CREATE INDEX IF NOT EXISTS containers_closed ON containers (state, closed_at);
+"""
 
 _REFS = msgspec.json.Decoder(UnitRef | ContainerRef)
 _ENCODE = msgspec.json.Encoder()
@@ -275,14 +277,14 @@ class PackingStore:
         (the units a packer boxes after a gap)."""
 
         def read(db: sqlite3.Connection) -> list[Container]:
-            row = db.execute(
-                "SELECT opened_at, rowid FROM containers WHERE sscc = ?", (sscc,)
-            ).fetchone()
+            # In the order the rows were written (not by the clock, which a Pi without a
+            # real-time clock may set back at boot); nothing here VACUUMs, which could
+            # renumber them.
+            row = db.execute("SELECT rowid FROM containers WHERE sscc = ?", (sscc,)).fetchone()
             if row is None:
                 return []
             rows = db.execute(
-                "SELECT sscc FROM containers WHERE level = 'case' AND (opened_at, rowid) >= (?, ?)"
-                " ORDER BY opened_at, rowid",
+                "SELECT sscc FROM containers WHERE level = 'case' AND rowid >= ? ORDER BY rowid",
                 row,
             ).fetchall()
             return [c for (found,) in rows if (c := _container(db, found)) is not None]
@@ -348,7 +350,8 @@ def _add_columns(db: sqlite3.Connection) -> None:
                 db.execute(f"ALTER TABLE containers ADD COLUMN {name} {kind}")
                 for fill in fills:
                     db.execute(fill)
-        db.execute(_AFTER_COLUMNS)
+        for statement in _AFTER_COLUMNS.strip().splitlines():
+            db.execute(statement)
 
 
 def _snapshot(db: sqlite3.Connection) -> PackingSnapshot:
@@ -366,7 +369,7 @@ def _snapshot(db: sqlite3.Connection) -> PackingSnapshot:
 
 def _open_containers(db: sqlite3.Connection, level: Level) -> list[Container]:
     rows = db.execute(
-        "SELECT sscc FROM containers WHERE state = 'open' AND level = ? ORDER BY opened_at, rowid",
+        "SELECT sscc FROM containers WHERE state = 'open' AND level = ? ORDER BY rowid",
         (level,),
     ).fetchall()
     return [c for (sscc,) in rows if (c := _container(db, sscc)) is not None]
