@@ -350,7 +350,9 @@ async def _apply_packing(
             rows.moved_units.add(unit_id)
         else:
             moves.append(("container", r.containers[child.sscc], container_id))
-    if event.parent_container is not None:
+    if isinstance(event, UnitPacked) and event.parent_container is not None:
+        # A pack names where its container sits; an unpack's parent_container only says
+        # where the container was when the children left it, and moves nothing.
         moves.append(("container", container_id, r.containers[event.parent_container]))
     for kind, child_id, into in moves:
         if isinstance(event, UnitPacked):

@@ -183,9 +183,15 @@ class Device:
         )
 
     def unpacked(
-        self, container: str, children: tuple[UnitRef | ContainerRef, ...]
+        self,
+        container: str,
+        children: tuple[UnitRef | ContainerRef, ...],
+        *,
+        parent: str | None = None,
     ) -> tuple[Event, bytes]:
-        return self.seal(UnitUnpacked, container=container, children=children)
+        return self.seal(
+            UnitUnpacked, container=container, children=children, parent_container=parent
+        )
 
     def shipped(self, shipment: str, containers: tuple[str, ...]) -> tuple[Event, bytes]:
         return self.seal(

@@ -203,3 +203,27 @@ async def test_an_unpack_arriving_before_its_pack_completes_one_row(
     assert len(rows) == 1
     assert rows[0].packed_at is not None and rows[0].unpacked_at is not None
     assert rows[0].packed_at < rows[0].unpacked_at
+
+
+async def test_a_unit_taken_out_of_a_case_leaves_the_case_on_its_pallet(
+    db: Database, plant: dict[str, Device]
+) -> None:
+    # An unpack's parent_container says where the case sits; it moves nothing itself.
+    packing = plant["packing"]
+    case, pallet = sscc(11), sscc(12)
+    events = [
+        packing.packed(case, (unit("SN1"), unit("SN2"))),
+        packing.packed(pallet, (ContainerRef(sscc=case),)),
+        packing.unpacked(case, (unit("SN2"),), parent=pallet),
+    ]
+    await send(db, packing, *(payload for _, payload in events))
+    async with db.sessions() as session:
+        still_in = (
+            await session.execute(
+                select(Containment.child_kind, Containment.child_id).where(
+                    Containment.unpacked_at.is_(None)
+                )
+            )
+        ).all()
+    kinds = sorted(kind for kind, _ in still_in)
+    assert kinds == ["container", "unit"]  # the case on its pallet, SN1 in its case
