@@ -34,6 +34,12 @@ class BrokerAddress(BaseModel):
     tls: bool
     username: str | None
     password: str | None
+    ca_file: Path | None = None
+    """CA bundle the broker's certificate must chain to (`mqtts://`); the system's CAs if None."""
+    cert_file: Path | None = None
+    """Client certificate (PEM) for a broker that requires one."""
+    key_file: Path | None = None
+    """Its private key, when not in `cert_file`."""
 
 
 class Settings(BaseModel):
@@ -46,6 +52,11 @@ class Settings(BaseModel):
     database_pool_size: int = Field(default=10, ge=1)
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     """Broker URL: `mqtt://` or `mqtts://`, with optional `user:password@`."""
+    mqtt_ca_file: Path | None = None
+    """`mqtts://` only: the plant CA that signed the broker's certificate."""
+    mqtt_cert_file: Path | None = None
+    """`mqtts://` only: client certificate, for a broker with `require_certificate true`."""
+    mqtt_key_file: Path | None = None
     topic_prefix: str = "tracegate/v1"
     ingest_enabled: bool = False
     """Run the MQTT ingest inside `cloud serve` (it can also run as `cloud ingest`)."""
@@ -115,6 +126,9 @@ class Settings(BaseModel):
             tls=tls,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
         )
 
     @property

@@ -43,6 +43,10 @@ OnMessages = Callable[[list[Publish], int], None]
 """Called with the messages of one read and the number of the connection they came on."""
 
 
+class BrokerConnectError(ConnectionError):
+    """A connection attempt that failed for a reason worth stating whole (TLS, its files)."""
+
+
 class _Connection(asyncio.Protocol):
     def __init__(self, subscriber: MqttSubscriber) -> None:
         self.subscriber = subscriber
@@ -75,7 +79,12 @@ class _Connection(asyncio.Protocol):
         if not self.closed.done():
             self.closed.set_result(None)
         if not self.connack.done():
-            self.connack.set_exception(ConnectionError(f"connection closed before CONNACK: {exc}"))
+            if isinstance(exc, ssl.SSLError):
+                # TLS 1.3: the broker checks the client certificate after the client's side of
+                # the handshake is done, so its refusal arrives as an alert on the first read.
+                self.connack.set_exception(self.subscriber._tls_failure(exc))
+            else:
+                self.connack.set_exception(self.subscriber._closed_before_connack(exc))
 
 
 class MqttSubscriber:
@@ -109,6 +118,10 @@ class MqttSubscriber:
         """Counts connections; acknowledgements are sent only on the one they belong to."""
         self.acks_dropped = 0
         """Acknowledgements not sent because their connection had gone (redelivered instead)."""
+        self.failed_attempts = 0
+        """Connection attempts that failed since the last one that got a CONNACK."""
+        self.last_error: str | None = None
+        """Why the latest connection attempt failed; None once one succeeds."""
         self._connection: _Connection | None = None
         self._connected = False
         self._last_sent = 0.0
@@ -140,9 +153,14 @@ class MqttSubscriber:
         while not stop.is_set():
             try:
                 connection = await self._connect()
+            except BrokerConnectError as exc:
+                self._failed(str(exc), logging.ERROR)
             except (OSError, TimeoutError, ConnectionError) as exc:
-                log.warning("broker %s:%d unreachable: %s", self.broker.host, self.broker.port, exc)
+                where = f"{self.broker.host}:{self.broker.port}"
+                self._failed(f"broker {where} unreachable: {exc}", logging.WARNING)
             else:
+                self.failed_attempts = 0
+                self.last_error = None
                 try:
                     await self._serve(connection, stop)
                 finally:
@@ -159,17 +177,75 @@ class MqttSubscriber:
                     await stop.wait()
             delay_s = min(delay_s * 2, self.reconnect_max_s)
 
+    def _failed(self, error: str, level: int) -> None:
+        self.failed_attempts += 1
+        self.last_error = error
+        log.log(level, "%s", error)
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """Built per attempt, so a renewed certificate is used at the next reconnect."""
+        broker = self.broker
+        if not broker.tls:
+            return None
+        # A plant CA given: only it is trusted, not also every public CA of the system.
+        try:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=broker.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise BrokerConnectError(
+                f"cannot load the MQTT CA file {broker.ca_file}: {exc}"
+            ) from exc
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if broker.cert_file is not None:
+            try:
+                context.load_cert_chain(broker.cert_file, broker.key_file)
+            except (OSError, ssl.SSLError) as exc:
+                key = f" with key {broker.key_file}" if broker.key_file else ""
+                raise BrokerConnectError(
+                    f"cannot load the MQTT client certificate {broker.cert_file}{key}: {exc}"
+                ) from exc
+        elif broker.key_file is not None:
+            raise BrokerConnectError(f"MQTT key_file {broker.key_file} given without a cert_file")
+        return context
+
+    def _tls_failure(self, exc: ssl.SSLError) -> BrokerConnectError:
+        broker = self.broker
+        if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+            detail = exc.verify_message
+        else:
+            detail = (exc.reason or str(exc)).lower().replace("_", " ")
+        if "certificate required" in detail and broker.cert_file is None:
+            detail += ": the broker requires a client certificate (set mqtt_cert_file)"
+        return BrokerConnectError(
+            f"TLS handshake with MQTT broker {broker.host}:{broker.port} failed: {detail} "
+            f"(ca_file {broker.ca_file or 'none: the system CAs'})"
+        )
+
+    def _closed_before_connack(self, exc: Exception | None) -> ConnectionError:
+        broker = self.broker
+        if not broker.tls or broker.cert_file is not None:
+            return ConnectionError(f"connection closed before CONNACK: {exc}")
+        # The other half of the TLS 1.3 race above: the broker's alert is lost when our CONNECT
+        # reaches a socket it has closed already, and the connection is reset instead.
+        how = f"reset ({exc.strerror or exc})" if isinstance(exc, OSError) else "closed"
+        return BrokerConnectError(
+            f"TLS connection to MQTT broker {broker.host}:{broker.port} {how} before CONNACK: "
+            "a broker that requires a client certificate does this (no mqtt_cert_file set)"
+        )
+
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
-        context = ssl.create_default_context() if self.broker.tls else None
+        context = self._tls_context()
         async with asyncio.timeout(self.connect_timeout_s):
-            _, connection = await loop.create_connection(
-                lambda: _Connection(self),
-                self.broker.host,
-                self.broker.port,
-                ssl=context,
-                server_hostname=self.broker.host if context else None,
-            )
+            try:
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(self),
+                    self.broker.host,
+                    self.broker.port,
+                    ssl=context,
+                    server_hostname=self.broker.host if context else None,
+                )
+            except ssl.SSLError as exc:
+                raise self._tls_failure(exc) from exc
             self.connection_number += 1
             self._connection = connection
             assert connection.transport is not None

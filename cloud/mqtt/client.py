@@ -21,7 +21,11 @@ def make_client(broker: BrokerAddress, *, client_id: str, manual_ack: bool = Fal
     if broker.username is not None:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
-        client.tls_set()
+        client.tls_set(
+            ca_certs=str(broker.ca_file) if broker.ca_file else None,
+            certfile=str(broker.cert_file) if broker.cert_file else None,
+            keyfile=str(broker.key_file) if broker.key_file else None,
+        )
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     return client
 

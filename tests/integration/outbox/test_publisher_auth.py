@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from outbox_helpers import OwnBroker, make_event, own_broker, publisher_options, wait_until
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from tls_pki import make_plant_pki, tls_listener
 
 from edge.outbox import Outbox
 from edge.publish import MqttTls, Publisher
@@ -16,50 +21,11 @@ pytestmark = pytest.mark.mosquitto
 DEVICE = "dev-test"
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _make_ca(directory: Path, name: str) -> None:
-    _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
-        cwd=directory,
-    )  # fmt: skip
-
-
-def _make_cert(directory: Path, name: str, ca: str, *, san: str | None) -> None:
-    _openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
-        cwd=directory,
-    )  # fmt: skip
-    extensions = directory / f"{name}.ext"
-    extensions.write_text(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
-    _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-        "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", str(extensions),
-        cwd=directory,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A plant CA with a server certificate for 127.0.0.1 and a client certificate, and an
     unrelated CA."""
-    directory = tmp_path_factory.mktemp("pki")
-    _make_ca(directory, "plant-ca")
-    _make_ca(directory, "other-ca")
-    _make_cert(directory, "server", "plant-ca", san="IP:127.0.0.1")
-    _make_cert(directory, "edge", "plant-ca", san=None)
-    return directory
-
-
-def _tls_listener(pki: Path) -> str:
-    return (
-        f"cafile {pki}/plant-ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\n"
-        "require_certificate true\n"
-    )
+    return make_plant_pki(tmp_path_factory.mktemp("pki"))
 
 
 def _password_broker(tmp_path: Path) -> OwnBroker:
@@ -128,7 +94,7 @@ async def test_a_broker_certificate_from_another_ca_is_a_clear_tls_error(
     tls = MqttTls(
         ca_file=pki / "other-ca.pem", cert_file=pki / "edge.pem", key_file=pki / "edge.key"
     )
-    with own_broker(tmp_path / "broker", extra_config=_tls_listener(pki)) as broker:
+    with own_broker(tmp_path / "broker", extra_config=tls_listener(pki)) as broker:
         options = publisher_options(broker.port, prefix) | {"tls": tls}
         async with Publisher(outbox, **options) as publisher:
             await wait_until(
@@ -149,7 +115,7 @@ async def test_tls_with_the_plant_ca_and_a_client_certificate_publishes(
     tls = MqttTls(
         ca_file=pki / "plant-ca.pem", cert_file=pki / "edge.pem", key_file=pki / "edge.key"
     )
-    with own_broker(tmp_path / "broker", extra_config=_tls_listener(pki)) as broker:
+    with own_broker(tmp_path / "broker", extra_config=tls_listener(pki)) as broker:
         await outbox.commit(make_event(DEVICE, 1))
         async with Publisher(outbox, **publisher_options(broker.port, prefix) | {"tls": tls}):
             await wait_until(lambda: outbox.metrics().depth == 0, timeout_s=5, what="drain")
