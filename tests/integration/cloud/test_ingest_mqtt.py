@@ -166,11 +166,13 @@ async def test_two_workers_in_one_group_split_the_events(
     assert await open_gaps(db) == 0
 
 
+@pytest.mark.parametrize(
+    "database_url", ["postgres"], indirect=True
+)  # SQLite has no connections to lose
 async def test_connections_to_postgresql_lost_between_batches_lose_nothing(
     db: Database, plant: dict[str, Device], settings: Settings, mosquitto: OwnMosquitto
 ) -> None:
-    if not settings.is_postgres:
-        pytest.skip("PostgreSQL connections only: SQLite has none to lose")
+    assert settings.is_postgres
     sealing = plant["sealing"]
     topic = sealing.topic(settings.topic_prefix)
     # As `tracegate cloud ingest` connects: no ping when a connection leaves the pool.
