@@ -30,7 +30,7 @@ from cloud.domain.events.ingest import StoreUnavailableError
 from cloud.domain.events.validation import Incoming
 from cloud.domain.fleet.checks import StatusReceipt
 from cloud.domain.fleet.store import StatusResult, StatusStore
-from cloud.mqtt.client import connect_properties, make_client
+from cloud.mqtt.client import connect_clean, make_client
 from cloud.settings import Settings
 from protocols.topics import status_filter
 
@@ -93,14 +93,7 @@ class StatusConsumer:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.connect_async(
-            broker.host,
-            broker.port,
-            keepalive=30,
-            clean_start=True,
-            properties=connect_properties(session_expiry_s=0),
-        )
-        client.loop_start()
+        connect_clean(client, broker)
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():

@@ -36,3 +36,16 @@ def connect_properties(*, session_expiry_s: int, receive_maximum: int | None = N
     if receive_maximum is not None:
         properties.ReceiveMaximum = receive_maximum
     return properties
+
+
+def connect_clean(client: mqtt.Client, broker: BrokerAddress) -> None:
+    """Connect in paho's background thread with a clean, non-persistent session (retained
+    statuses and published commands need none), reconnecting by itself."""
+    client.connect_async(
+        broker.host,
+        broker.port,
+        keepalive=30,
+        clean_start=True,
+        properties=connect_properties(session_expiry_s=0),
+    )
+    client.loop_start()

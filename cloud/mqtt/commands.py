@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.database import Database
 from cloud.domain.commands.models import OutgoingCommand
-from cloud.mqtt.client import connect_properties, make_client
+from cloud.mqtt.client import connect_clean, make_client
 from cloud.settings import Settings
 from protocols.codec import encode_command
 from protocols.commands import Command
@@ -77,14 +77,7 @@ class CommandPublisher:
         client = make_client(broker, client_id=self.client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.connect_async(
-            broker.host,
-            broker.port,
-            keepalive=30,
-            clean_start=True,
-            properties=connect_properties(session_expiry_s=0),
-        )
-        client.loop_start()
+        connect_clean(client, broker)
         self._client = client
         self._task = asyncio.create_task(self._run(), name="command-publisher")
 

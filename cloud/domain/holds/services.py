@@ -17,7 +17,7 @@ from cloud.domain.errors import InvalidFieldError, NotFoundError
 from cloud.domain.genealogy.models import Lot, Unit, unit_ident
 from cloud.domain.holds.models import Hold
 from cloud.domain.holds.schemas import HoldIn, HoldOut, ReasonOut
-from cloud.domain.plant.models import Checkpoint, Line, Site
+from cloud.domain.plant.queries import checkpoint_codes
 from cloud.mqtt.commands import CommandPublisher, queue_command
 from cloud.settings import Settings
 from protocols import commands
@@ -143,17 +143,7 @@ async def _hold(session: AsyncSession, hold_id: str) -> Hold:
 async def _checkpoints(
     session: AsyncSession, *, site: str | None, line: str | None
 ) -> list[tuple[str, str, str]]:
-    query = (
-        select(Site.code, Line.code, Checkpoint.code)
-        .join(Line, Line.site_id == Site.id)
-        .join(Checkpoint, Checkpoint.line_id == Line.id)
-        .order_by(Site.code, Line.code, Checkpoint.code)
-    )
-    if site is not None:
-        query = query.where(Site.code == site)
-    if line is not None:
-        query = query.where(Line.code == line)
-    rows = [(s, ln, c) for s, ln, c in (await session.execute(query)).all()]
+    rows = await checkpoint_codes(session, site=site, line=line)
     if not rows and (site is not None or line is not None):
         raise InvalidFieldError(
             "line" if line else "site",

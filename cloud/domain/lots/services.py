@@ -39,6 +39,7 @@ from cloud.domain.lots.schemas import (
     TransformOut,
 )
 from cloud.domain.plant.models import Checkpoint, Device, Line, Site
+from cloud.domain.plant.queries import checkpoint_codes
 from cloud.mqtt.commands import CommandPublisher, queue_command
 from cloud.settings import Settings
 from protocols.codec import encode_event, event_hash
@@ -97,7 +98,7 @@ class LotService:
                 signed_by=actor.name[:128],
                 reason=data.reason,
             )
-            targets = await _checkpoints(session, site=data.site, line=data.line)
+            targets = await checkpoint_codes(session, site=data.site, line=data.line)
             for site, line, checkpoint in targets:
                 queue_command(
                     session,
@@ -280,22 +281,6 @@ async def _register_device(session: AsyncSession, device_id: str, data: Transfor
             f"device {device_id} records another checkpoint's transformations; name the"
             " checkpoint it is bound to"
         )
-
-
-async def _checkpoints(
-    session: AsyncSession, *, site: str | None, line: str | None
-) -> list[tuple[str, str, str]]:
-    query = (
-        select(Site.code, Line.code, Checkpoint.code)
-        .join(Line, Line.site_id == Site.id)
-        .join(Checkpoint, Checkpoint.line_id == Line.id)
-        .order_by(Site.code, Line.code, Checkpoint.code)
-    )
-    if site is not None:
-        query = query.where(Site.code == site)
-    if line is not None:
-        query = query.where(Line.code == line)
-    return [(s, ln, c) for s, ln, c in (await session.execute(query)).all()]
 
 
 def _wire(amount: LotAmount) -> LotQuantity:
