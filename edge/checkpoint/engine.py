@@ -398,8 +398,9 @@ class CheckpointEngine:
     async def _hold(
         self, window: Window, verdict: Verdict, occurred_at: dt.datetime, times: Timeline
     ) -> Outcome:
-        output = await self._hold_output(verdict.reasons)
-        event = self._event(verdict, occurred_at, "hold", verdict.reasons, output)
+        output = await self._hold_output(verdict.reasons, not_after_s=window.deadline_s)
+        reasons = (*verdict.reasons, *_undelivered(output))
+        event = self._event(verdict, occurred_at, "hold", reasons, output)
         committed = await self._record(event)
         times.recorded_s = time.monotonic() if committed is not None else None
         role_recorded = 0
@@ -411,7 +412,7 @@ class CheckpointEngine:
             verdict,
             times,
             "hold",
-            verdict.reasons,
+            reasons,
             committed,
             output,
             role_recorded=role_recorded,
@@ -438,7 +439,8 @@ class CheckpointEngine:
             reason = refusal_reason(exc)
             self._alarm(reason.code, f"Unit held, its record was refused: {exc}")
             reasons = (*verdict.reasons, reason)
-            output = await self._hold_output(reasons)
+            output = await self._hold_output(reasons, not_after_s=window.deadline_s)
+            reasons = (*reasons, *_undelivered(output))
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
             recorded = await self._record(hold)
             await self._index(verdict.udi, "hold", recorded)
@@ -449,9 +451,10 @@ class CheckpointEngine:
             self._alarm(
                 role_refused.code, f"Unit held, its role's record was refused: {role_refused.text}"
             )
-            output = await self._hold_output((role_refused,))
+            output = await self._hold_output((role_refused,), not_after_s=window.deadline_s)
+            reasons = (role_refused, *_undelivered(output))
             recorded = await self._record(
-                correction(event, (role_refused,), output.record if output else None)
+                correction(event, reasons, output.record if output else None)
             )
             await self._index(verdict.udi, "hold", recorded or committed)
             return self._outcome(
@@ -459,7 +462,7 @@ class CheckpointEngine:
                 verdict,
                 times,
                 "hold",
-                (role_refused,),
+                reasons,
                 recorded or committed,
                 output,
                 corrected=True,
@@ -493,7 +496,8 @@ class CheckpointEngine:
         """The deadline passed before the pass output could be written (the record was not
         durable yet, or only just): hold now; once the pass record is in, correct it."""
         late = self._late(verdict.reads, window).reasons
-        output = await self._hold_output(late)
+        output = await self._hold_output(late, not_after_s=window.deadline_s)
+        late = (*late, *_undelivered(output))
         what = (
             "its pass output could not be written"
             if commit.done()
@@ -541,17 +545,18 @@ class CheckpointEngine:
             text=f"The pass output was not verified ({problem}); the unit is held and the line"
             f" stopped. Corrects event seq {committed.seq}.",
         )
-        await self._hold_output((reason,))
+        rejected = await self._hold_output((reason,), not_after_s=window.deadline_s)
+        reasons = (reason, *_undelivered(rejected))
         await self._interlock.request_line_stop(f"pass output not verified: {problem}")
         self._alarm("interlock_unverified", f"Pass output not verified: {problem}")
-        recorded = await self._record(correction(event, (reason,), output.record)) or committed
+        recorded = await self._record(correction(event, reasons, output.record)) or committed
         await self._index(verdict.udi, "hold", recorded)
         return self._outcome(
             window,
             verdict,
             times,
             "hold",
-            (reason,),
+            reasons,
             recorded,
             output,
             corrected=True,
@@ -560,13 +565,33 @@ class CheckpointEngine:
 
     # --- outputs and records ------------------------------------------------------------------
 
-    async def _hold_output(self, reasons: Sequence[Reason]) -> OutputWrite | None:
+    async def _hold_output(
+        self, reasons: Sequence[Reason], *, not_after_s: float | None = None
+    ) -> OutputWrite | None:
+        """Pulse the reject output for a held unit. Like the pass, a unit's reject is not sent
+        after `not_after_s` (its decision deadline): written later, it would divert the next
+        unit. The PLC passes only a unit that got the pass output, so a unit whose reject was
+        too late is diverted anyway; without a pass output (the PLC lets units through unless
+        rejected) the line is stopped instead."""
         interlock = self._interlock
         if interlock is None or not interlock.has("reject"):
             return None
-        output = await interlock.pulse("reject")
+        output = await interlock.pulse("reject", not_after_s=not_after_s)
+        codes = ", ".join(r.code for r in reasons)
+        if output.late:
+            if interlock.has("pass"):
+                self._alarm(
+                    "reject_too_late",
+                    f"A held unit ({codes}) got no reject output, its deadline had passed:"
+                    " the PLC diverts it as a unit without a pass.",
+                )
+            else:
+                await interlock.request_line_stop(
+                    f"a held unit ({codes}) could not be rejected by its deadline, and without a"
+                    " pass output the PLC lets it through"
+                )
+            return output
         if not output.ok:
-            codes = ", ".join(r.code for r in reasons)
             await interlock.request_line_stop(
                 f"a held unit ({codes}) could not be rejected: {output.record.error}"
             )
@@ -740,6 +765,19 @@ class CheckpointEngine:
                 "window": outcome.window,
             },
         )
+
+
+def _undelivered(output: OutputWrite | None) -> tuple[Reason, ...]:
+    """The reason a held unit's record gives when its reject output was not sent in time."""
+    if output is None or not output.late:
+        return ()
+    return (
+        Reason(
+            code="reject_too_late",
+            text="The reject output was not written: the unit's decision deadline had passed"
+            f" and the PLC would have applied it to the next unit ({output.record.error}).",
+        ),
+    )
 
 
 def _role_error(role: StationRole, exc: Exception) -> Reason:

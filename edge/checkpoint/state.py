@@ -10,6 +10,13 @@ Decisions (one a unit, ours and the predecessors') are written in groups, one tr
 and one fsync for all that arrived within `gather_s`: at 100 units/s a transaction each
 would add an fsync per unit beside the outbox's. Each call still returns only once its
 decision is durable, and reads through the same `LocalState` see it at once.
+
+The lookups a unit's decision waits for (`unit_facts`, `hold_matches`, `own_decision`,
+`route`) run on a second connection and thread of their own: WAL lets them read while a
+write is under way, and behind the one writer thread a unit's lookup waited for the previous
+unit's decision write and its fsync (bench/checkpoint.py at 100 units/s: a lookup of 6 ms,
+the unit's deadline missed, while another process kept the disk busy). Decisions handed to
+the writer but not yet committed are laid over what that connection reads.
 """
 
 from __future__ import annotations
@@ -135,7 +142,11 @@ class LocalState:
         self._pending: list[tuple[_DecisionRow, asyncio.Future[None]]] = []
         self._gathering: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-state")
+        self._read_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-state-read")
         self._db: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._writing: list[list[_DecisionRow]] = []
+        """Batches of decisions handed to the writer thread and not yet known committed."""
         self._work_order: WorkOrder | None = None
         self._data_version = 0
 
@@ -158,9 +169,13 @@ class LocalState:
             with contextlib.suppress(asyncio.CancelledError):
                 await gathering
         await self._write_pending()
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await asyncio.get_running_loop().run_in_executor(self._read_pool, reader.close)
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None
+        self._read_pool.shutdown(wait=True)
         self._pool.shutdown(wait=True)
 
     @property
@@ -261,7 +276,7 @@ class LocalState:
         return await self._with_db(read)
 
     async def hold_matches(self, udi: Udi) -> tuple[HoldMatch, ...]:
-        return await self._with_db(lambda db: _hold_matches(db, udi))
+        return await self._with_reader(lambda db: _hold_matches(db, udi))
 
     async def record_decision(
         self, *, checkpoint: str, udi: Udi, decision: Literal["pass", "hold"], seq: int | None
@@ -311,11 +326,14 @@ class LocalState:
                     (keep,),
                 )
 
-        # Submitted now: a read asked for after this runs after it on the one worker thread.
+        # Until the write is known to be committed, reads lay these rows over what they find.
         # The callers learn the outcome whoever awaits it (or is cancelled meanwhile).
+        self._writing.append(rows)
         written = asyncio.get_running_loop().run_in_executor(self._pool, self._guarded(write))
 
         def tell(done: asyncio.Future[None]) -> None:
+            with contextlib.suppress(ValueError):
+                self._writing.remove(rows)
             error = (
                 LocalStateError(self._path, "write cancelled")
                 if done.cancelled()
@@ -336,19 +354,20 @@ class LocalState:
     async def own_decision(self, *, checkpoint: str, udi: Udi) -> OwnDecision | None:
         key = unit_key(udi)
         pending = self._pending_rows()
-        found = await self._with_db(lambda db: _decision(db, checkpoint, key))
+        found = await self._with_reader(lambda db: _decision(db, checkpoint, key))
         return _as_own(_overlay(found, pending, checkpoint, key))
 
     async def route(self, *, predecessors: tuple[str, ...], udi: Udi) -> dict[str, RouteAnswer]:
         key = unit_key(udi)
         pending = self._pending_rows()
-        found = await self._with_db(lambda db: _route(db, predecessors, key))
+        found = await self._with_reader(lambda db: _route(db, predecessors, key))
         return _route_answers(found, pending, key)
 
     def _pending_rows(self) -> list[_DecisionRow]:
-        """The decisions not yet handed to the worker thread, for a read about to be: those
-        handed over before it are written before it runs (one thread, in order)."""
-        return [row for row, _ in self._pending]
+        """The decisions not known to be committed, oldest first, for a read about to be:
+        those being written (the reader may or may not see them yet: laid over twice, a row
+        gives the same answer) and those still gathering."""
+        return [*(row for batch in self._writing for row in batch), *(r for r, _ in self._pending)]
 
     async def unit_facts(
         self, *, checkpoint: str, predecessors: tuple[str, ...], udi: Udi
@@ -365,7 +384,7 @@ class LocalState:
                 route=_route_answers(_route(db, predecessors, key), pending, key),
             )
 
-        return await self._with_db(read)
+        return await self._with_reader(read)
 
     async def last_decisions(self, *, checkpoint: str, limit: int) -> list[DecisionRow]:
         """The newest `limit` decisions of `checkpoint`, newest first."""
@@ -399,7 +418,17 @@ class LocalState:
             self._data_version = int(db.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
             raise LocalStateError(self._path, str(exc)) from exc
+        try:
+            # Autocommit: each lookup is a read transaction of its own and sees every commit
+            # made before it started.
+            reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA busy_timeout=2000")
+            reader.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            db.close()
+            raise LocalStateError(self._path, str(exc)) from exc
         self._db = db
+        self._reader = reader
         self._work_order = self._decode_work_order(None if row is None else bytes(row[0]))
 
     def _decode_work_order(self, raw: bytes | None) -> WorkOrder | None:
@@ -413,6 +442,18 @@ class LocalState:
 
     async def _with_db(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._run(self._guarded(work))
+
+    async def _with_reader(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            reader = self._reader
+            if reader is None:
+                raise LocalStateError(self._path, "closed")
+            try:
+                return work(reader)
+            except sqlite3.Error as exc:
+                raise LocalStateError(self._path, str(exc)) from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._read_pool, run)
 
     def _guarded(self, work: Callable[[sqlite3.Connection], T]) -> Callable[[], T]:
         def run() -> T:

@@ -76,7 +76,9 @@ class UnitHistory:
     @property
     def outcome(self) -> Outcome:
         """`pass` / `reject` if only that output was set for the unit, `both` if both were
-        (a defect), `none` if neither (missed unit)."""
+        (a defect), `none` if neither. The line passes only a unit that got the pass output
+        and diverts every other one, so `none` is diverted too: a unit the agent missed, or a
+        held unit whose reject came too late to be sent."""
         passed = any(w.name == "pass" and w.value for w in self.writes)
         rejected = any(w.name == "reject" and w.value for w in self.writes)
         if passed and rejected:
