@@ -125,8 +125,13 @@ class CheckpointEngine:
         """
         if not self._accepting:
             return None
-        lookback_s = min(edge.uncertainty_ms / 1000 + lookback_margin_s, max_lookback_s)
-        window = self._collector.windows.open(trigger_s=edge.monotonic_s, lookback_s=lookback_s)
+        gap_s = min(edge.uncertainty_ms / 1000, max_lookback_s)
+        lookback_s = min(gap_s + lookback_margin_s, max_lookback_s)
+        window = self._collector.windows.open(
+            trigger_s=edge.monotonic_s,
+            lookback_s=lookback_s,
+            arrived_after_s=edge.monotonic_s - gap_s,
+        )
         self.start(window)
         return window
 
@@ -388,7 +393,7 @@ class CheckpointEngine:
         )
 
     def _late(self, reads: tuple[CodeRead, ...], window: Window) -> Verdict:
-        limit_ms = round((window.deadline_s - window.trigger_s) * 1000)
+        limit_ms = round(self._collector.windows.deadline_s * 1000)
         reason = Reason(
             code="deadline_missed",
             text=f"No decision within the decision deadline ({limit_ms} ms after the trigger).",
@@ -398,7 +403,7 @@ class CheckpointEngine:
     async def _hold(
         self, window: Window, verdict: Verdict, occurred_at: dt.datetime, times: Timeline
     ) -> Outcome:
-        output = await self._hold_output(verdict.reasons, not_after_s=window.deadline_s)
+        output = await self._hold_output(verdict.reasons, not_after_s=window.output_by_s)
         reasons = (*verdict.reasons, *_undelivered(output))
         event = self._event(verdict, occurred_at, "hold", reasons, output)
         committed = await self._record(event)
@@ -428,7 +433,7 @@ class CheckpointEngine:
         event = self._event(verdict, occurred_at, "pass", (), pending)
         commit = asyncio.ensure_future(self._commit_with_role(event, verdict.role_events))
         done, _ = await asyncio.wait(
-            {commit}, timeout=max(0.0, window.deadline_s - time.monotonic())
+            {commit}, timeout=max(0.0, window.output_by_s - time.monotonic())
         )
         if not done:
             return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
@@ -439,7 +444,7 @@ class CheckpointEngine:
             reason = refusal_reason(exc)
             self._alarm(reason.code, f"Unit held, its record was refused: {exc}")
             reasons = (*verdict.reasons, reason)
-            output = await self._hold_output(reasons, not_after_s=window.deadline_s)
+            output = await self._hold_output(reasons, not_after_s=window.output_by_s)
             reasons = (*reasons, *_undelivered(output))
             hold = self._event(verdict, occurred_at, "hold", reasons, output)
             recorded = await self._record(hold)
@@ -451,7 +456,7 @@ class CheckpointEngine:
             self._alarm(
                 role_refused.code, f"Unit held, its role's record was refused: {role_refused.text}"
             )
-            output = await self._hold_output((role_refused,), not_after_s=window.deadline_s)
+            output = await self._hold_output((role_refused,), not_after_s=window.output_by_s)
             reasons = (role_refused, *_undelivered(output))
             recorded = await self._record(
                 correction(event, reasons, output.record if output else None)
@@ -470,11 +475,11 @@ class CheckpointEngine:
             )
         output = None
         if interlock is not None and interlock.has("pass"):
-            if time.monotonic() > window.deadline_s:
+            if time.monotonic() > window.output_by_s:
                 # Past the deadline the unit may have left the station: a pass written now
                 # could let the next unit through. It is held, and its record corrected.
                 return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
-            output = await interlock.pulse("pass", not_after_s=window.deadline_s)
+            output = await interlock.pulse("pass", not_after_s=window.output_by_s)
             if output.late:
                 return await self._pass_too_late(window, verdict, occurred_at, times, event, commit)
         if output is not None and not output.ok:
@@ -496,7 +501,7 @@ class CheckpointEngine:
         """The deadline passed before the pass output could be written (the record was not
         durable yet, or only just): hold now; once the pass record is in, correct it."""
         late = self._late(verdict.reads, window).reasons
-        output = await self._hold_output(late, not_after_s=window.deadline_s)
+        output = await self._hold_output(late, not_after_s=window.output_by_s)
         late = (*late, *_undelivered(output))
         what = (
             "its pass output could not be written"
@@ -545,7 +550,7 @@ class CheckpointEngine:
             text=f"The pass output was not verified ({problem}); the unit is held and the line"
             f" stopped. Corrects event seq {committed.seq}.",
         )
-        rejected = await self._hold_output((reason,), not_after_s=window.deadline_s)
+        rejected = await self._hold_output((reason,), not_after_s=window.output_by_s)
         reasons = (reason, *_undelivered(rejected))
         await self._interlock.request_line_stop(f"pass output not verified: {problem}")
         self._alarm("interlock_unverified", f"Pass output not verified: {problem}")

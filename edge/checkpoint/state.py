@@ -156,6 +156,8 @@ class LocalState:
     ) -> Self:
         state = cls(path, max_decisions=max_decisions, gather_s=gather_s)
         await state._run(state._open)
+        # The reader's thread starts now rather than on the first unit's lookup.
+        await state._with_reader(lambda db: db.execute("SELECT 1").fetchone())
         return state
 
     @property

@@ -40,7 +40,13 @@ class Window:
     start_s: float
     end_s: float
     deadline_s: float
-    """When a decision not yet made becomes a hold."""
+    """When a decision not yet made becomes a hold: `decision_deadline_ms` after the unit
+    reached the checkpoint at the earliest (a photo-eye edge happened after the poll before
+    the one that saw it)."""
+    output_by_s: float
+    """The latest moment the unit's pass or reject may reach the PLC: after it the unit may
+    have left and the output would act on the next one. The deadline, except for a window
+    opened late by a read (no trigger came for it): counted from the read."""
     by_read: bool
     """Opened by an unsolicited read rather than a trigger edge."""
     awaiting: frozenset[str] = frozenset()
@@ -129,19 +135,25 @@ class ReadWindows:
         lookback_s: float = 0.0,
         by_read: bool = False,
         opened_s: float | None = None,
+        arrived_after_s: float | None = None,
     ) -> Window:
         """A window for a unit seen at `trigger_s`, reaching `lookback_s` before it.
 
-        A window opened late (`opened_s`, when a read turned out to have no trigger) gets
-        its deadline from then: the decision could not start earlier.
+        The unit may have reached the checkpoint as early as `arrived_after_s` (the poll
+        before the one that saw its edge): its deadline counts from then, so that an output
+        in time never meets the next unit. A window opened late (`opened_s`, when a read
+        turned out to have no trigger) gets its decision deadline from then, since the
+        decision could not start earlier; its output is still due by the read's deadline.
         """
         self._opened += 1
+        arrived_s = trigger_s if arrived_after_s is None else min(trigger_s, arrived_after_s)
         window = Window(
             number=self._opened,
             trigger_s=trigger_s,
             start_s=trigger_s - max(0.0, lookback_s),
             end_s=trigger_s + self.read_window_s,
-            deadline_s=max(trigger_s, opened_s or trigger_s) + self.deadline_s,
+            deadline_s=max(arrived_s, opened_s or arrived_s) + self.deadline_s,
+            output_by_s=arrived_s + self.deadline_s,
             by_read=by_read,
         )
         # Kept in trigger order: ends then ascend too (every window is read_window_s long),

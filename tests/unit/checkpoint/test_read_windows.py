@@ -50,6 +50,20 @@ def test_a_window_spans_its_lookback_read_window_and_deadline() -> None:
     assert (w.start_s, w.end_s, w.deadline_s) == pytest.approx((9.996, 10.1, 10.2))
 
 
+def test_a_deadline_counts_from_the_earliest_the_unit_can_have_arrived() -> None:
+    # The photo-eye edge happened between the poll answered at 9.998 and the one at 10.0: an
+    # output due 0.2 s after 10.0 could meet the next unit of a line whose pitch is 0.2 s.
+    w = windows().open(trigger_s=10.0, lookback_s=0.004, arrived_after_s=9.998)
+    assert (w.start_s, w.deadline_s, w.output_by_s) == pytest.approx((9.996, 10.198, 10.198))
+
+
+def test_a_window_opened_late_by_a_read_owes_its_output_by_the_reads_deadline() -> None:
+    # No trigger came for the read at 10.0; the window opens at 10.03: the decision gets its
+    # time from then, but the unit was in front of the reader at 10.0.
+    w = windows().open(trigger_s=10.0, by_read=True, opened_s=10.03)
+    assert (w.deadline_s, w.output_by_s) == pytest.approx((10.23, 10.2))
+
+
 def test_bounds_are_checked() -> None:
     with pytest.raises(ValueError) as error:
         ReadWindows(sources=("front",), read_window_s=0.2, deadline_s=0.2)
