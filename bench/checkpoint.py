@@ -31,6 +31,14 @@ The target is p99(inputs -> output acked) <= 3 x (p99 bare Modbus + p99 commit).
 sustained when every unit passed with its own record, no decision missed its deadline and
 every output reached the PLC while its unit was still at the checkpoint.
 
+Scheduling (`--scheduling deployment`, the default): the agent runs as the systemd unit of
+ansible/roles/edge runs it, under real-time round robin at `edge_cpu_scheduling_priority`
+(10); the plant, which stands for devices of their own, at 20 (bench/checkpoint_plant.py).
+Both need root or CAP_SYS_NICE; without it the header says so and both run unraised.
+`--scheduling normal` runs both unraised: on this shared 2-CPU host the agent then waited for
+a CPU 7-8% of the line's time even with the host otherwise quiet, and missed 1-11 deadlines
+per 600 units at 100 units/s; raised, 0-1 (see docs/edge-agent.md).
+
 Memory (bench/checkpoint_rss.py): `tracegate edge run` in its own process, its VmRSS once it
 watches the line and after `--rss-units` units at `--rss-rate`.
 """
@@ -53,7 +61,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from checkpoint_plant import Plant, PlantRun, Timings, config_text, line_for
+from checkpoint_plant import Plant, PlantRun, Timings, config_text, line_for, set_scheduling
 from checkpoint_rss import describe, run_agent
 from procstat import process_cpu_s, thread_cpu_s
 from pymodbus.client import AsyncModbusTcpClient
@@ -66,6 +74,11 @@ from protocols.commands import WorkOrder
 from protocols.config import load_plant_text
 from protocols.events import InterlockResult, ParameterSample, ParsedUdi, Read, UnitInspected
 from protocols.ids import uuid7
+
+AGENT_RT_PRIORITY = 10
+"""`edge_cpu_scheduling_priority` in ansible/roles/edge/defaults/main.yml."""
+PLANT_RT_PRIORITY = 20
+"""Above the agent: a PLC answers within its scan whatever the edge computer does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +227,17 @@ async def commit_ms(work: Path, count: int) -> list[float]:
 
 
 async def run_rate(
-    rate_per_s: float, seconds: float, work: Path, *, trigger_ms: int, read_delay_ms: float
+    rate_per_s: float,
+    seconds: float,
+    work: Path,
+    *,
+    trigger_ms: int,
+    read_delay_ms: float,
+    plant_priority: int,
 ) -> Timing:
     units = max(20, round(rate_per_s * seconds))
     line = line_for(rate_per_s, units)
-    plant = Plant(rate_per_s, units, read_delay_ms)
+    plant = Plant(rate_per_s, units, read_delay_ms, rt_priority=plant_priority)
     run_dir = Path(tempfile.mkdtemp(prefix=f"rate-{rate_per_s:g}-", dir=work))
     timings = Timings.for_rate(rate_per_s, trigger_ms=trigger_ms)
     text = config_text(
@@ -236,7 +255,7 @@ async def run_rate(
     outcomes: list[Outcome] = []
     stop = asyncio.Event()
     task = asyncio.create_task(agent.run(stop))
-    loop_thread = threading.main_thread().native_id
+    loop_thread = threading.get_native_id()
     try:
         await asyncio.wait_for(agent.ready.wait(), 10)
         assert agent.engine is not None and agent.state is not None and agent.plc is not None
@@ -373,7 +392,9 @@ async def main_async(args: argparse.Namespace) -> None:
         f" GIL switch interval {sys.getswitchinterval() * 1000:g} ms; {os.cpu_count()} CPUs;"
         f" files in {work}"
     )
-    plant = Plant(10.0, 20, args.read_delay_ms)
+    plant_priority = PLANT_RT_PRIORITY if args.scheduling == "deployment" else 0
+    plant = Plant(10.0, 20, args.read_delay_ms, rt_priority=plant_priority)
+    print(f"scheduling: agent {args.agent_scheduling}; plant {plant.scheduling}")
     try:
         bare, sim_cost = await bare_modbus_ms(plant, args.baseline)
     finally:
@@ -395,7 +416,12 @@ async def main_async(args: argparse.Namespace) -> None:
     sustained = 0.0
     for rate in args.rates:
         timing = await run_rate(
-            rate, args.seconds, work, trigger_ms=args.trigger_ms, read_delay_ms=args.read_delay_ms
+            rate,
+            args.seconds,
+            work,
+            trigger_ms=args.trigger_ms,
+            read_delay_ms=args.read_delay_ms,
+            plant_priority=plant_priority,
         )
         plant_run = timing.plant
         ok = (
@@ -491,7 +517,18 @@ def main() -> int:
         "--rss-units", type=int, default=3000, help="units for the memory figure; 0: none"
     )
     parser.add_argument("--rss-rate", type=float, default=100.0)
+    parser.add_argument(
+        "--scheduling",
+        choices=("deployment", "normal"),
+        default="deployment",
+        help="deployment: the agent under SCHED_RR as its systemd unit runs it, the plant"
+        " above it; normal: both unraised",
+    )
     args = parser.parse_args()
+    # Before any thread starts: the agent's threads (outbox, local state, MQTT) inherit it.
+    args.agent_scheduling = set_scheduling(
+        AGENT_RT_PRIORITY if args.scheduling == "deployment" else 0
+    )
     # As `tracegate edge run` prepares its process: the switch interval, the parsers' tables
     # loaded, the heap settled and frozen out of the cyclic GC.
     sys.setswitchinterval(args.switch_interval_ms / 1000)

@@ -10,14 +10,23 @@ served so far; `("run", start_monotonic_s)` -> runs the line from then and answe
 for (its output latched when an output could not be written) stops the conveyor; an operator
 restarts it `RESTART_AFTER_S` later, so a long run goes on.
 
+A real PLC and scanner are devices of their own that answer on time whatever the edge
+computer does; here they share two CPUs with the agent and the rest of the host. Given
+`rt_priority`, the plant process runs under real-time round robin at that priority, so it
+does not wait behind other processes for a CPU (unraised, a third of the units the agent
+missed met a PLC that answered 2-20 ms late or a read sent that late). Its cyclic GC is
+frozen after start for the same reason (below).
+
 Used by bench/checkpoint.py (latency and rate) and bench/checkpoint_rss.py (memory).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -145,7 +154,23 @@ class PlantRun:
         return self.outcomes.count(_OUTCOMES.index(outcome))
 
 
-def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: float) -> None:
+def set_scheduling(rt_priority: int) -> str:
+    """Run this process (and the threads it starts from now on) under real-time round robin
+    at `rt_priority`, or under normal scheduling for 0; says what was applied."""
+    if rt_priority <= 0:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        return "normal scheduling"
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(rt_priority))
+    except PermissionError:
+        return f"normal scheduling (SCHED_RR {rt_priority} not permitted: root or CAP_SYS_NICE)"
+    return f"SCHED_RR {rt_priority}"
+
+
+def serve_plant(
+    conn: Connection, rate_per_s: float, units: int, read_delay_ms: float, rt_priority: int
+) -> None:
+    scheduling = set_scheduling(rt_priority)
     # pymodbus logs an error, with its last packets, for each answer it cannot send to an agent
     # that has just disconnected (the end of every run).
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -175,7 +200,13 @@ def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: 
         await sim.start()
         scanner = SimScanner.over_tcp(framing=Framing.named("cr"))
         await scanner.start()
-        conn.send((sim.port, int(scanner.url.rsplit(":", 1)[1])))
+        # A PLC and a scanner do not stop for a garbage collector: everything alive now lives
+        # as long as the process, frozen out of the cyclic GC (a full collection over it
+        # stopped this process, PLC and scanner alike, for about 17 ms at 100 units/s, so the
+        # units then met a PLC that did not answer and reads that came 15 ms late).
+        gc.collect()
+        gc.freeze()
+        conn.send((sim.port, int(scanner.url.rsplit(":", 1)[1]), scheduling))
         while (message := await loop.run_in_executor(None, conn.recv)) is not None:
             if message[0] == "meter":
                 conn.send((time.process_time(), sim.requests))
@@ -203,14 +234,19 @@ def serve_plant(conn: Connection, rate_per_s: float, units: int, read_delay_ms: 
 class Plant:
     """The plant child process."""
 
-    def __init__(self, rate_per_s: float, units: int, read_delay_ms: float) -> None:
+    def __init__(
+        self, rate_per_s: float, units: int, read_delay_ms: float, *, rt_priority: int = 0
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=serve_plant, args=(child, rate_per_s, units, read_delay_ms), daemon=True
+            target=serve_plant,
+            args=(child, rate_per_s, units, read_delay_ms, rt_priority),
+            daemon=True,
         )
         self.process.start()
-        self.plc_port, self.scanner_port = self.conn.recv()
+        self.plc_port, self.scanner_port, self.scheduling = self.conn.recv()
+        """What `set_scheduling` applied in the plant process."""
 
     def meter(self) -> tuple[float, int]:
         """The plant's CPU seconds and requests served so far."""

@@ -16,6 +16,7 @@ run under a lock, so two reads of one serial can never both pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -107,6 +108,7 @@ class CheckpointEngine:
         self.last: deque[Outcome] = deque(maxlen=20)
         self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
         self._prefetched: OrderedDict[tuple[CodeRead, ...], asyncio.Task[Lookup]] = OrderedDict()
+        self._values_ahead: dict[int, asyncio.Task[dict[str, Sample]]] = {}
         collector.on_read = lambda read: self._prefetch((read,))
         collector.on_open = self.start
         collector.on_sweep = self._count_sweep
@@ -132,8 +134,23 @@ class CheckpointEngine:
             lookback_s=lookback_s,
             arrived_after_s=edge.monotonic_s - gap_s,
         )
+        self._read_values_ahead(window)
         self.start(window)
         return window
+
+    def _read_values_ahead(self, window: Window) -> None:
+        """Read the unit's process values now, at its trigger, while its reads are still on
+        their way: the decision then finds values polled after the trigger instead of
+        asking the link for them once the window has closed (0.3-0.5 ms on the decision
+        path, more when the link is busy)."""
+        plc, names = self._plc, self._register_names
+        if plc is None or not names:
+            return
+        self.counters.parameter_rereads += 1
+        task = asyncio.create_task(plc.read_many(names), name=f"values-{window.number}")
+        # Awaited by the decision, or not at all (a window that ran out of time).
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._values_ahead[window.number] = task
 
     def start(self, window: Window) -> None:
         """Inspect the unit of an open window in the background."""
@@ -191,6 +208,7 @@ class CheckpointEngine:
             # the unit up meanwhile (the reads rarely change in that last millisecond).
             self._prefetch(reads)
 
+        values_ahead = self._values_ahead.pop(window.number, None)
         try:
             async with asyncio.timeout_at(window.deadline_s):
                 reads = await self._collector.collect(window, early=early)
@@ -198,7 +216,10 @@ class CheckpointEngine:
                 ahead = self._prefetched.pop(reads, None)
                 lookup = await ahead if ahead is not None else await self._lookup(reads)
                 verdict = await self._decide(
-                    lookup, untriggered=window.by_read, trigger_s=window.trigger_s
+                    lookup,
+                    untriggered=window.by_read,
+                    trigger_s=window.trigger_s,
+                    values_ahead=values_ahead,
                 )
         except TimeoutError:
             reads = self._collector.windows.close(window)
@@ -218,6 +239,8 @@ class CheckpointEngine:
         finally:
             for task in attaching:
                 task.cancel()
+            if values_ahead is not None:
+                values_ahead.cancel()
         times.decided_s = time.monotonic()
         if verdict.station is not None:
             outcome = await self._station(window, verdict, verdict.station, times)
@@ -278,12 +301,19 @@ class CheckpointEngine:
             )
         return Lookup(reads=reads, identification=identification, unit=unit, claimed=claimed)
 
-    async def _decide(self, lookup: Lookup, *, untriggered: bool, trigger_s: float) -> Verdict:
+    async def _decide(
+        self,
+        lookup: Lookup,
+        *,
+        untriggered: bool,
+        trigger_s: float,
+        values_ahead: asyncio.Task[dict[str, Sample]] | None = None,
+    ) -> Verdict:
         settings = self.settings
         udi = lookup.identification.udi
         extra: list[Reason] = [lookup.error] if lookup.error is not None else []
         samples = await self._process_values(
-            untriggered=untriggered, trigger_s=trigger_s, extra=extra
+            untriggered=untriggered, trigger_s=trigger_s, extra=extra, ahead=values_ahead
         )
         parameters = snapshot_parameters(settings.registers, samples)
         station_only = bool(lookup.claimed) and len(lookup.claimed) == len(lookup.reads)
@@ -342,11 +372,17 @@ class CheckpointEngine:
         )
 
     async def _process_values(
-        self, *, untriggered: bool, trigger_s: float, extra: list[Reason]
+        self,
+        *,
+        untriggered: bool,
+        trigger_s: float,
+        extra: list[Reason],
+        ahead: asyncio.Task[dict[str, Sample]] | None = None,
     ) -> dict[str, Sample]:
         """The process values of the unit: polled at or after its trigger. A value polled
-        before it may describe the unit before; it is read again now (one request per block
-        of registers), and if that fails, the unit is held."""
+        before it may describe the unit before; the read started at the trigger (`ahead`)
+        is awaited, or the value is read again now (one request per block of registers),
+        and if that fails, the unit is held."""
         plc, names = self._plc, self._register_names
         if plc is None or not names:
             return {}
@@ -356,7 +392,14 @@ class CheckpointEngine:
         stale = [n for n in names if (s := samples.get(n)) is None or s.monotonic_s < trigger_s]
         if not stale:
             return samples
-        self.counters.parameter_rereads += 1
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                samples.update(await ahead)
+            stale = [n for n in names if (s := samples.get(n)) is None or s.monotonic_s < trigger_s]
+            if not stale:
+                return samples
+        else:
+            self.counters.parameter_rereads += 1
         try:
             samples.update(await plc.read_many(stale))
         except Exception as exc:
