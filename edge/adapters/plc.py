@@ -174,6 +174,9 @@ class ModbusPlc:
         """Requests answered by the PLC (reads and writes, read-backs included)."""
         self.trigger_polls = 0
         """Trigger polls made, periodic and asked for by `poll_trigger_soon`."""
+        self.on_trigger_polled: Callable[[], None] = lambda: None
+        """Called after each trigger poll the PLC answered (whoever waits for a poll after a
+        read learns of it at once instead of looking again later)."""
 
     @classmethod
     def from_config(
@@ -597,8 +600,11 @@ class ModbusPlc:
         """Poll the trigger input now instead of at its next period (a no-op while a poll is
         under way). A read that just arrived belongs to a unit only once the trigger input has
         been polled after it: asked for at once, that poll comes a round trip after the read
-        rather than up to a period later. The next periodic poll follows a period after it,
-        so the polls come no more often than before."""
+        rather than up to a period later. The periodic polls keep their schedule, the one due
+        less than half a period after this poll moving to the next period: restarted a
+        period after each read instead, the polls fell into step with the line (at 100
+        units/s with a 2 ms period, the poll before each unit came just before it arrived,
+        and every edge was seen 2 ms late)."""
         waker = self._trigger_waker
         if waker is not None and not waker.done():
             waker.set_result(True)
@@ -622,6 +628,7 @@ class ModbusPlc:
         state: bool | None = None
         seen_at: float | None = None
         next_at = time.monotonic()
+        asked = False
         while True:
             await self._up.wait()
             self.trigger_polls += 1
@@ -644,12 +651,15 @@ class ModbusPlc:
                     for sub in list(self._subscribers):
                         sub._offer(edge)
                 state, seen_at = now_state, sample.monotonic_s
-            next_at += period_s
+                # After the subscribers have taken the edge: a window it opens must exist
+                # before the windows waiting for this poll decide which reads are theirs.
+                asyncio.get_running_loop().call_soon(self.on_trigger_polled)
             now = time.monotonic()
+            if not asked or next_at - now < period_s / 2:
+                next_at += period_s
             if next_at < now:
                 next_at = now
-            if await self._nap(next_at):
-                next_at = time.monotonic()
+            asked = await self._nap(next_at)
 
     async def _beat(self, heartbeat: HeartbeatSpec) -> None:
         level = False

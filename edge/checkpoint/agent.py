@@ -274,7 +274,7 @@ class Agent:
             link = watched.link
             return not link.is_up or link.since_monotonic_s > read.monotonic_s - read_window_s
 
-        return ReadCollector(
+        collector = ReadCollector(
             windows,
             triggers_known_until=known_until,
             settle_poll_s=max(poll_s / 4, 0.0005),
@@ -282,6 +282,8 @@ class Agent:
             settle_s=2 * poll_s + 0.02,
             poll_triggers=watched.poll_trigger_soon,
         )
+        watched.on_trigger_polled = collector.trigger_polled
+        return collector
 
     def _triggered_sources(self) -> dict[str, TriggeredSource]:
         camera = self.checkpoint.camera

@@ -52,6 +52,8 @@ class ReadCollector:
         self._settle_s = settle_s
         self._poll_triggers = poll_triggers
         self._changed = asyncio.Event()
+        self._settling = 0
+        """Windows whose sources are all in, waiting for the poll that settles their reads."""
         self.on_read: Callable[[CodeRead], None] = lambda read: None
         """Called with each read as it arrives, before any window takes it."""
         self.on_open: Callable[[Window], None] = lambda window: None
@@ -122,13 +124,24 @@ class ReadCollector:
             # Past its end, a window waits only for sources that deliver for it themselves;
             # the decision deadline bounds that wait.
             wait_s = max(window.end_s, window.deadline_s if window.pending else 0) - now_s
-            if self.windows.sources <= self.windows.reported(window):
+            settling = self.windows.sources <= self.windows.reported(window)
+            if settling:
                 # Every source is in; only the trigger poll that settles the reads is missing.
                 wait_s = min(wait_s, self._settle_poll_s)
                 if early is not None:
                     early(self.windows.preview(window))
                     early = None
-            await self._wait(wait_s)
+            self._settling += settling
+            try:
+                await self._wait(wait_s)
+            finally:
+                self._settling -= settling
+
+    def trigger_polled(self) -> None:
+        """The trigger input was just polled: a window waiting for the poll that settles its
+        reads looks again now rather than at its next `settle_poll_s`."""
+        if self._settling:
+            self._notify()
 
     def attach(self, window: Window, source: str, reads: list[CodeRead]) -> None:
         self.windows.attach(window, source, reads)
