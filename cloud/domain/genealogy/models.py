@@ -92,7 +92,9 @@ class Unit(Base):
     lot: Mapped[str | None] = mapped_column(String(64), default=None)
     expiry: Mapped[date | None] = mapped_column(Date, default=None)
     production_date: Mapped[date | None] = mapped_column(Date, default=None)
-    work_order: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    work_order: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Not indexed: no query looks units up by work order (a work order's units are those
+    of its lot), and every new unit paid for the index at ingest (migration c1a1)."""
     status: Mapped[str] = mapped_column(String(16), default="in_process")
     status_at: Mapped[datetime] = mapped_column(UtcDateTime)
     """When the event that set `status` occurred: an older event arriving late never wins."""
