@@ -604,7 +604,8 @@ class ModbusPlc:
         less than half a period after this poll moving to the next period: restarted a
         period after each read instead, the polls fell into step with the line (at 100
         units/s with a 2 ms period, the poll before each unit came just before it arrived,
-        and every edge was seen 2 ms late)."""
+        and every edge was seen 2 ms late). The period is dithered by 20% for the same
+        reason."""
         waker = self._trigger_waker
         if waker is not None and not waker.done():
             waker.set_result(True)
@@ -656,7 +657,9 @@ class ModbusPlc:
                 asyncio.get_running_loop().call_soon(self.on_trigger_polled)
             now = time.monotonic()
             if not asked or next_at - now < period_s / 2:
-                next_at += period_s
+                # Dithered: a line whose pitch is a multiple of the period would otherwise meet
+                # the polls at the same phase unit after unit, at worst just after each poll.
+                next_at += period_s * random.uniform(0.8, 1.2)
             if next_at < now:
                 next_at = now
             asked = await self._nap(next_at)
