@@ -36,8 +36,8 @@ ansible/roles/edge runs it, under real-time round robin at `edge_cpu_scheduling_
 (10); the plant, which stands for devices of their own, at 20 (bench/checkpoint_plant.py).
 Both need root or CAP_SYS_NICE; without it the header says so and both run unraised.
 `--scheduling normal` runs both unraised: on this shared 2-CPU host the agent then waited for
-a CPU 7-8% of the line's time even with the host otherwise quiet, and missed 1-11 deadlines
-per 600 units at 100 units/s; raised, 0-1 (see docs/edge-agent.md).
+a CPU 7-8% of the line's time even with the host otherwise quiet, and missed 1-15 deadlines
+per 600 units at 100 units/s (load 0.4-1.7); raised, 0-2 (load 1.4-2.4; docs/edge-agent.md).
 
 Memory (bench/checkpoint_rss.py): `tracegate edge run` in its own process, its VmRSS once it
 watches the line and after `--rss-units` units at `--rss-rate`.
