@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 
 from edge.checkpoint.facts import HoldMatch
 from edge.checkpoint.state import LocalState, OwnDecision
@@ -126,16 +127,17 @@ async def test_decisions_are_written_in_groups_and_read_back_before_they_are(
     path = tmp_path / "state.sqlite3"
     # A gathering time no test waits out: only close() writes the group.
     state = await LocalState.open(path, gather_s=3600)
+    planned: list[tuple[str, Udi, Literal["pass", "hold"], int]] = [
+        ("sealing", UNIT, "pass", 5),
+        ("assembly", UNIT, "hold", 3),
+        ("sealing", OTHER, "hold", 6),
+        ("sealing", UNIT, "hold", 4),  # an older event delivered again: ignored
+    ]
     writes = [
         asyncio.create_task(
             state.record_decision(checkpoint=cp, udi=udi, decision=decision, seq=seq)
         )
-        for cp, udi, decision, seq in [
-            ("sealing", UNIT, "pass", 5),
-            ("assembly", UNIT, "hold", 3),
-            ("sealing", OTHER, "hold", 6),
-            ("sealing", UNIT, "hold", 4),  # an older event delivered again: ignored
-        ]
+        for cp, udi, decision, seq in planned
     ]
     await asyncio.sleep(0.05)
     assert not any(w.done() for w in writes)
@@ -172,3 +174,31 @@ async def test_a_decision_written_alone_returns_once_it_is_durable(tmp_path: Pat
             assert other.execute("SELECT decision, seq FROM decisions").fetchall() == [("pass", 1)]
     finally:
         await state.close()
+
+
+async def test_a_lookup_does_not_wait_for_a_decision_write_under_way(tmp_path: Path) -> None:
+    # The unit's lookup runs beside the decision write (its own connection and thread) and
+    # still sees the decision being written.
+    import asyncio
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    state = await LocalState.open(path, gather_s=0)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer thread waits for this lock
+    try:
+        write = asyncio.create_task(
+            state.record_decision(checkpoint="sealing", udi=UNIT, decision="pass", seq=5)
+        )
+        await asyncio.sleep(0.05)
+        facts = await state.unit_facts(checkpoint="sealing", predecessors=("assembly",), udi=UNIT)
+        assert not write.done()
+        assert facts.own == OwnDecision("pass", 5)
+        assert facts.route == {"assembly": "unknown"}
+        assert await state.hold_matches(UNIT) == ()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await write
+    assert await state.own_decision(checkpoint="sealing", udi=UNIT) == OwnDecision("pass", 5)
+    await state.close()

@@ -54,7 +54,7 @@ def diverted(p: Packer, plan: Plan, case: Container, n: int) -> None:
 
 
 def records(plan: Plan) -> list[tuple[str, str, list[str | None]]]:
-    found = []
+    found: list[tuple[str, str, list[str | None]]] = []
     for event in plan.events:
         assert isinstance(event, UnitPacked | UnitUnpacked)
         children = [c.serial for c in event.children if isinstance(c, UnitRef)]
