@@ -222,7 +222,9 @@ async def test_a_store_write_past_the_deadline_does_not_wedge_the_later_units(
     # Unit 3 starts the second case; its store write waits for the lock past its deadline.
     with store_locked(line.role.store.path, for_s=2 * DEADLINE_S):
         (late,) = await line.run(3)
-    assert (late.decision, late.reasons) == ("hold", ("deadline_missed",))
+    # Held past its deadline: no reject is written (it would divert the next unit), the PLC
+    # diverts it as a unit without a pass.
+    assert (late.decision, late.reasons) == ("hold", ("deadline_missed", "reject_too_late"))
     later = await line.run(4, 5, 6, 7)
     assert [(o.decision, o.reasons) for o in later] == [("pass", ())] * 4
     outcomes = [line.outcomes[f"{GTIN}/S/{serial(n)}"] for n in range(1, 8)]
@@ -249,12 +251,15 @@ async def test_a_case_whose_last_unit_is_held_late_takes_the_next_unit(
     outcomes += await line.run(3, 4, 5)
     assert [(o.decision, o.reasons, o.corrected) for o in outcomes] == [
         ("pass", (), False),
-        ("hold", ("deadline_missed",), True),
+        ("hold", ("deadline_missed", "reject_too_late"), True),
         ("pass", (), False),
         ("pass", (), False),
         ("pass", (), False),
     ]
-    assert rig.outputs().count(("reject", True)) == 1
+    # Held past its deadline: no reject (it would divert the next unit) and no pass, so the
+    # PLC diverts it; the four others passed.
+    assert rig.outputs().count(("reject", True)) == 0
+    assert rig.outputs().count(("pass", True)) == 4
     first, out, refill, second = await records(rig)
     # Unit 2 filled case 1, which was recorded with it before its pass output...
     assert isinstance(first, UnitPacked)
@@ -282,7 +287,11 @@ async def test_a_filling_unit_cut_off_by_its_deadline_is_recorded_then_taken_out
     # without its records; the role records the case as its store has it, then corrects.
     with store_locked(line.role.store.path, for_s=2 * DEADLINE_S):
         (late,) = await line.run(2)
-    assert (late.decision, late.reasons, late.role_recorded) == ("hold", ("deadline_missed",), 0)
+    assert (late.decision, late.reasons, late.role_recorded) == (
+        "hold",
+        ("deadline_missed", "reject_too_late"),
+        0,
+    )
     outcomes = [line.outcomes[f"{GTIN}/S/{serial(1)}"], late, *await line.run(3, 4, 5)]
     assert [o.decision for o in outcomes] == ["pass", "hold", "pass", "pass", "pass"]
     kinds = [(e.kind, names(e.children)) for e in await records(rig)]
