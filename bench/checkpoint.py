@@ -4,6 +4,7 @@ spends; the agent's memory in a process of its own.
 
     .venv/bin/python bench/checkpoint.py [--rates 10,50,100,150,200,250] [--seconds 6]
                                          [--baseline 2000] [--rss-units 3000] [--dir /var/tmp]
+                                         [--trigger edge|counter]
 
 The plant (a pymodbus server running the conveyor model, and a TCP scanner reading each unit
 `--read-delay-ms` after it reaches the photo-eye) runs in a child process, as a real PLC and
@@ -17,7 +18,8 @@ Per rate (milliseconds, p50 / p99 / max):
   time) to the PLC's acknowledgement of the pass write; includes the trigger poll (period
   `--trigger-ms`), the scanner's read delay and the trigger poll that settles the read
   (asked for as the read arrives).
-- photo-eye -> trigger seen: the answer of the trigger poll that saw the photo-eye rise.
+- photo-eye -> trigger seen: the answer of the trigger poll that saw the photo-eye rise (with
+  `--trigger counter`: that saw the PLC's unit counter go up).
 - inputs -> output acked: from the moment the unit's window closed (every read in and
   settled) to the PLC acknowledging the pass write: facts, rules, outbox commit (fsync),
   write and read-back. This is the agent's own cost.
@@ -110,6 +112,8 @@ class Timing:
     agent_requests: int
     trigger_polls: int
     gc: GcPauses
+    batched_units: int = 0
+    """Units a counter poll counted with others (reads told apart by order)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +238,7 @@ async def run_rate(
     trigger_ms: int,
     read_delay_ms: float,
     plant_priority: int,
+    trigger: str = "edge",
 ) -> Timing:
     units = max(20, round(rate_per_s * seconds))
     line = line_for(rate_per_s, units)
@@ -246,6 +251,7 @@ async def run_rate(
         scanner_port=plant.scanner_port,
         timings=timings,
         work=run_dir,
+        trigger=trigger,
     )
     agent = Agent(
         load_plant_text(text, source="bench"),
@@ -288,6 +294,7 @@ async def run_rate(
         loop_cpu_s = thread_cpu_s()[loop_thread][1] - loop_s
         agent_requests = agent.plc.requests - requests
         trigger_polls = agent.plc.trigger_polls - polls
+        batched_units = agent.engine.counters.batched_units
         plant_run = await asyncio.to_thread(plant.result)
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         await asyncio.sleep(0.2)
@@ -346,6 +353,7 @@ async def run_rate(
         agent_requests=agent_requests,
         trigger_polls=trigger_polls,
         gc=gc_pauses,
+        batched_units=batched_units,
     )
 
 
@@ -422,6 +430,7 @@ async def main_async(args: argparse.Namespace) -> None:
             trigger_ms=args.trigger_ms,
             read_delay_ms=args.read_delay_ms,
             plant_priority=plant_priority,
+            trigger=args.trigger,
         )
         plant_run = timing.plant
         ok = (
@@ -434,7 +443,8 @@ async def main_async(args: argparse.Namespace) -> None:
         p99 = pct(timing.inputs_to_ack_ms, 0.99) if timing.inputs_to_ack_ms else float("nan")
         t = timing.timings
         print(
-            f"{rate:g} units/s ({timing.units} units; trigger poll {t.trigger_ms} ms, window"
+            f"{rate:g} units/s ({timing.units} units; trigger {args.trigger} polled every"
+            f" {t.trigger_ms} ms, window"
             f" {t.window_ms} ms, deadline {t.deadline_ms} ms, pulse {t.pulse_ms} ms; read"
             f" {args.read_delay_ms:g} ms after the photo-eye; load {timing.load}):"
             f" {'sustained' if ok else 'NOT sustained'}"
@@ -450,6 +460,7 @@ async def main_async(args: argparse.Namespace) -> None:
             f" deadline missed {timing.deadline_missed}, outputs after the next unit"
             f" {timing.late_outputs}, undecided {timing.missing};"
             f" p99/baseline {p99 / baseline_p99:.2f}x"
+            + (f"; batched units {timing.batched_units}" if args.trigger == "counter" else "")
         )
         print(
             f"  the PLC saw: {plant_run.count('pass')} passed, {plant_run.count('reject')}"
@@ -504,6 +515,13 @@ def main() -> int:
     parser.add_argument("--baseline", type=int, default=2000, help="samples per baseline")
     parser.add_argument(
         "--trigger-ms", type=int, default=2, help="trigger poll period (less at high rates)"
+    )
+    parser.add_argument(
+        "--trigger",
+        choices=("edge", "counter"),
+        default="edge",
+        help="edge: the agent polls the photo-eye for its edges; counter: it polls the PLC's"
+        " count of them (edge: count)",
     )
     parser.add_argument("--read-delay-ms", type=float, default=1.0)
     parser.add_argument("--dir", default=None, help="where the outbox and state files go")

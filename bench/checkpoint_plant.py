@@ -64,7 +64,7 @@ checkpoints:
             hi: 4.5, max_age_ms: 500, poll_period_ms: 20}}
         - {{name: dwell_time, address: 2, type: float32, unit: ms, lo: 700, hi: 900,
             max_age_ms: 500, poll_period_ms: 20}}
-      trigger: {{table: discrete_input, address: 0, poll_period_ms: {trigger_ms}}}
+      trigger: {{{trigger_input}, poll_period_ms: {trigger_ms}}}
     interlock:
       pass: {{table: coil, address: 0}}
       reject: {{table: coil, address: 1}}
@@ -118,11 +118,25 @@ class Timings:
         )
 
 
+TRIGGER_INPUTS = {
+    "edge": "table: discrete_input, address: 0",
+    "counter": "table: holding_register, address: 4, edge: count, type: uint32",
+}
+"""`--trigger`: the photo-eye's edges, or the simulated PLC's count of them (`units_seen`)."""
+
+
 def config_text(
-    *, prefix: str, plc_port: int, scanner_port: int, timings: Timings, work: Path
+    *,
+    prefix: str,
+    plc_port: int,
+    scanner_port: int,
+    timings: Timings,
+    work: Path,
+    trigger: str = "edge",
 ) -> str:
     return CONFIG.format(
         prefix=prefix,
+        trigger_input=TRIGGER_INPUTS[trigger],
         scanner_port=scanner_port,
         plc_port=plc_port,
         trigger_ms=timings.trigger_ms,

@@ -15,6 +15,9 @@ Why the options look as they do:
 - The link carries one request at a time: a unit's output and its read-back take one turn
   and go before polls waiting for it (`LinkTurns`, plc_turns.py); the trigger is polled on
   its period and, asked by `poll_trigger_soon`, at once (a read waits for that poll).
+- A trigger with `edge="count"` is a unit counter the PLC increments on each photo-eye edge:
+  each poll's increase is that many edges, and the first poll on a connection only sets the
+  baseline (`UnitCounter`, plc_counter.py).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from edge.adapters.plc_codec import (
     plan_reads,
 )
 from edge.adapters.plc_config import plc_options
+from edge.adapters.plc_counter import UnitCounter
 from edge.adapters.plc_turns import LinkTurns
 from edge.adapters.plc_types import (
     HeartbeatSpec,
@@ -177,6 +181,23 @@ class ModbusPlc:
         self.on_trigger_polled: Callable[[], None] = lambda: None
         """Called after each trigger poll the PLC answered (whoever waits for a poll after a
         read learns of it at once instead of looking again later)."""
+        self.counter: UnitCounter | None = None
+        """The baseline of a counter trigger (`edge="count"`); None for a signal's edges."""
+        if trigger is not None and trigger.edge == "count":
+            spec = self._specs[trigger.register]
+            if spec.data_type not in ("uint16", "uint32") or spec.bit is not None:
+                raise RegisterMapError(
+                    f"trigger: a unit counter is a uint16 or uint32 register, got {spec.describe()}"
+                )
+            self.counter = UnitCounter(bits=16 * spec.words)
+        self.units_unwatched = 0
+        """Units a counter trigger counted while the link was down (or the agent away):
+        they passed without a window."""
+        self.counter_resets = 0
+        """Times a counter trigger went back (a PLC restart) or jumped implausibly."""
+        self.on_units_unwatched: Callable[[int], None] = lambda units: None
+        """Called with the units a counter trigger counted while the agent was not
+        watching, on the first poll after a reconnect (or a start that knew the last value)."""
 
     @classmethod
     def from_config(
@@ -626,32 +647,34 @@ class ModbusPlc:
         spec = self._specs[trigger.register]
         block = ReadBlock(spec.table, spec.address, spec.words, (spec,))
         period_s = trigger.period_ms / 1000
+        counter = self.counter
         state: bool | None = None
         seen_at: float | None = None
+        generation: int | None = None
         next_at = time.monotonic()
         asked = False
         while True:
             await self._up.wait()
             self.trigger_polls += 1
+            polled_on = self._generation
             try:
                 sample = (await self._read_block(block))[spec.name]
             except (PlcLinkError, PlcRefusedError) as exc:
                 self._report(exc)
             else:
-                now_state = bool(sample.value)
-                if state is not None and now_state != state and _wanted(trigger, now_state):
-                    self._edge_seq += 1
-                    edge = TriggerEdge(
-                        name=spec.name,
-                        rising=now_state,
-                        seq=self._edge_seq,
-                        read_at=sample.read_at,
-                        monotonic_s=sample.monotonic_s,
-                        previous_read_monotonic_s=seen_at,
-                    )
-                    for sub in list(self._subscribers):
-                        sub._offer(edge)
-                state, seen_at = now_state, sample.monotonic_s
+                if counter is not None:
+                    if generation is not None and polled_on != generation:
+                        # A new connection: what the counter says now is a baseline.
+                        counter.rebase()
+                        seen_at = None
+                    generation = polled_on
+                    self._count_units(counter, spec, sample, seen_at)
+                    seen_at = sample.monotonic_s
+                else:
+                    now_state = bool(sample.value)
+                    if state is not None and now_state != state and _wanted(trigger, now_state):
+                        self._offer_edge(spec.name, now_state, sample, seen_at)
+                    state, seen_at = now_state, sample.monotonic_s
                 # After the subscribers have taken the edge: a window it opens must exist
                 # before the windows waiting for this poll decide which reads are theirs.
                 asyncio.get_running_loop().call_soon(self.on_trigger_polled)
@@ -663,6 +686,54 @@ class ModbusPlc:
             if next_at < now:
                 next_at = now
             asked = await self._nap(next_at)
+
+    def _offer_edge(
+        self,
+        name: str,
+        rising: bool,
+        sample: Sample,
+        seen_at: float | None,
+        *,
+        units_in_poll: int = 1,
+        index_in_poll: int = 0,
+    ) -> None:
+        self._edge_seq += 1
+        edge = TriggerEdge(
+            name=name,
+            rising=rising,
+            seq=self._edge_seq,
+            read_at=sample.read_at,
+            monotonic_s=sample.monotonic_s,
+            previous_read_monotonic_s=seen_at,
+            units_in_poll=units_in_poll,
+            index_in_poll=index_in_poll,
+        )
+        for sub in list(self._subscribers):
+            sub._offer(edge)
+
+    def _count_units(
+        self, counter: UnitCounter, spec: RegisterSpec, sample: Sample, seen_at: float | None
+    ) -> None:
+        """An edge for each unit the counter added since the previous poll, in order."""
+        value = int(sample.value)
+        step = counter.step(value)
+        if step.went_back_from is not None:
+            self.counter_resets += 1
+            log.warning(
+                "PLC %s: unit counter %s went from %d to %d (a PLC restart or reset?): taken as"
+                " the new baseline, no unit inferred",
+                self.plc,
+                spec.describe(),
+                step.went_back_from,
+                value,
+            )
+        if step.unwatched:
+            self.units_unwatched += step.unwatched
+            self.on_units_unwatched(step.unwatched)
+        for index in range(step.units):
+            self._offer_edge(
+                spec.name, True, sample, seen_at, units_in_poll=step.units, index_in_poll=index
+            )
 
     async def _beat(self, heartbeat: HeartbeatSpec) -> None:
         level = False

@@ -15,7 +15,7 @@ from edge.adapters.plc_codec import DataType, RegisterSpec
 from edge.adapters.plc_types import HeartbeatSpec, PollGroup, TriggerSpec
 
 if TYPE_CHECKING:
-    from protocols.config.plc import InterlockConfig, PlcConfig, PlcInput, PlcOutput
+    from protocols.config.plc import InterlockConfig, PlcConfig, PlcOutput, PlcTrigger
 
 TRIGGER = "trigger"
 """Name of the trigger input in the register map built from a config."""
@@ -60,7 +60,7 @@ def plc_options(plc: PlcConfig, interlock: InterlockConfig | None = None) -> Plc
     )
     trigger = None
     if plc.trigger is not None:
-        specs.append(_input_spec(plc.trigger))
+        specs.append(_trigger_spec(plc.trigger))
         trigger = TriggerSpec(
             register=TRIGGER, edge=plc.trigger.edge, period_ms=float(plc.trigger.poll_period_ms)
         )
@@ -85,13 +85,27 @@ def plc_options(plc: PlcConfig, interlock: InterlockConfig | None = None) -> Plc
     )
 
 
-def _input_spec(signal: PlcInput) -> RegisterSpec:
-    if signal.table in ("coil", "discrete_input"):
+def _trigger_spec(trigger: PlcTrigger) -> RegisterSpec:
+    if trigger.edge == "count":
+        # The config allows a counter only on a register, with a uint16 or uint32 type.
+        assert trigger.table in ("holding_register", "input_register") and trigger.type
         return RegisterSpec(
-            name=TRIGGER, table=signal.table, address=signal.address, data_type="bool"
+            name=TRIGGER,
+            table=trigger.table,
+            address=trigger.address,
+            data_type=trigger.type,
+            word_order=trigger.word_order,
+        )
+    if trigger.table in ("coil", "discrete_input"):
+        return RegisterSpec(
+            name=TRIGGER, table=trigger.table, address=trigger.address, data_type="bool"
         )
     return RegisterSpec(
-        name=TRIGGER, table=signal.table, address=signal.address, data_type="uint16", bit=signal.bit
+        name=TRIGGER,
+        table=trigger.table,
+        address=trigger.address,
+        data_type="uint16",
+        bit=trigger.bit,
     )
 
 

@@ -13,7 +13,8 @@ from typing import Literal
 
 from edge.adapters.plc_codec import Value
 
-EdgeKind = Literal["rising", "falling", "both"]
+EdgeKind = Literal["rising", "falling", "both", "count"]
+"""Which changes of the trigger input are units; `count`: the input is a unit counter."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +49,11 @@ class TriggerEdge:
     """`time.monotonic()` of that read."""
     previous_read_monotonic_s: float | None
     """When the old state was last seen: the edge happened between the two reads."""
+    units_in_poll: int = 1
+    """Units the poll that saw this edge counted (a counter trigger may count several); their
+    edges share `monotonic_s` and come in conveyor order."""
+    index_in_poll: int = 0
+    """This unit's place among them, from 0."""
 
     @property
     def uncertainty_ms(self) -> float:
@@ -94,7 +100,7 @@ class TriggerSpec:
 
     register: str
     """Name of a value in the register map: a discrete input, a coil, a register bit, or a
-    register (on while non-zero)."""
+    register (on while non-zero); with `edge="count"`, a uint16 or uint32 unit counter."""
     edge: EdgeKind = "rising"
     period_ms: float = 2.0
 

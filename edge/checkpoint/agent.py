@@ -38,8 +38,8 @@ from edge.checkpoint.roles.factory import build_role, role_inputs
 from edge.checkpoint.route_feed import RouteFeed
 from edge.checkpoint.sd_notify import SystemdNotifier, watchdog_period_s
 from edge.checkpoint.state import LocalState
-from edge.checkpoint.status_file import status_path, write_status
-from edge.checkpoint.status_view import agent_status
+from edge.checkpoint.status_file import read_status, status_path, write_status
+from edge.checkpoint.status_view import TRIGGER_COUNTER, agent_status
 from edge.checkpoint.subscriber import BrokerAddress, MqttSubscriber
 from edge.checkpoint.supervisor import Supervisor
 from edge.checkpoint.window import ReadWindows
@@ -117,6 +117,8 @@ class Agent:
         """The camera in continuous mode, told of each trigger."""
         self.sources: dict[str, LinkState] = {}
         """Link of each read source, by source name (replaced when a source restarts)."""
+        self._counter_at_stop: int | None = None
+        """A counter trigger's value when the engine stopped taking units."""
 
     @property
     def station(self) -> Station:
@@ -169,6 +171,8 @@ class Agent:
         if cp.plc is not None:
             plc = build_plc(cp.plc, cp.interlock, inputs=role_inputs(cp))
             self.plc = plc
+            if plc.counter is not None:
+                self._watch_counter(plc)
             sup.start("plc", lambda: _run_started(plc.start, plc.close), critical=True)
             if cp.interlock is not None:
                 self.interlock = Interlock(plc, cp.interlock, alarm=self.alarms.raise_alarm)
@@ -234,6 +238,31 @@ class Agent:
         period_s = watchdog_period_s()
         if self.systemd.enabled and period_s is not None:
             sup.start("systemd watchdog", lambda: self._run_watchdog(period_s), critical=False)
+
+    def _watch_counter(self, plc: ModbusPlc) -> None:
+        """A counter trigger: units it counts while the agent is not watching are an alarm;
+        the value the previous run last recorded makes the first poll tell those of the
+        time the agent was not running."""
+        assert plc.counter is not None
+        previous = read_status(status_path(self.checkpoint.state_path))
+        if previous is not None and TRIGGER_COUNTER in previous.counters:
+            plc.counter.last_known = previous.counters[TRIGGER_COUNTER]
+
+        def unwatched(units: int) -> None:
+            self.alarms.raise_alarm(
+                "units_unwatched",
+                f"{units} units passed the photo-eye while the agent was not watching (the"
+                f" PLC's unit counter, {plc.plc}): no decision and no record was made for them",
+            )
+
+        plc.on_units_unwatched = unwatched
+
+    def trigger_counter(self) -> int | None:
+        """The unit counter's value as far as the engine took its units (None without one)."""
+        if self._counter_at_stop is not None:
+            return self._counter_at_stop
+        counter = self.plc.counter if self.plc is not None else None
+        return None if counter is None else counter.last_known
 
     def _collector(self) -> ReadCollector:
         cp = self.checkpoint
@@ -408,6 +437,12 @@ class Agent:
         # A poll's answer can lag its sampling by the PLC's round trip (timeout_s at worst).
         margin_s = poll_s + min(self.checkpoint.plc.timeout_s, 0.005)
         max_lookback_s = 2 * poll_s + 0.01
+        if trigger.counts:
+            # A counter's units came after the previous poll of the same connection (the first
+            # poll after a reconnect makes no edges): a window may reach back over a poll
+            # delayed by a stalled CPU, up to a read window, instead of leaving the units' reads
+            # to open windows of their own.
+            max_lookback_s = max(max_lookback_s, self.checkpoint.read_window_ms / 1000)
         edges = self.plc.edges()
         try:
             async for edge in edges:
@@ -500,6 +535,8 @@ class Agent:
     async def _shutdown(self) -> None:
         log.info("stopping: no new units, finishing those in flight")
         await self.supervisor.stop("triggers", "sweeps")
+        # Units the PLC counts from now on get no window: the next run reports them.
+        self._counter_at_stop = self.trigger_counter()
         if self.engine is not None:
             await self.engine.drain(timeout_s=self.options.drain_timeout_s)
         if self.interlock is not None:

@@ -89,7 +89,19 @@ class ReadCollector:
                 return False
             return self._reads_trigger(read) or known_s >= read.monotonic_s + half_s
 
-        sweep = self.windows.sweep(now_s, open_by_read=opens, settled=lambda read: False)
+        def late(read: CodeRead) -> bool:
+            # The poll answering after a read may still report the unit it belongs to (a unit
+            # counter polled late after a stalled CPU: the read came first); until then it is
+            # not the late read of the window before.
+            return (
+                known_s >= read.monotonic_s
+                or self._reads_trigger(read)
+                or now_s - read.monotonic_s >= self.windows.read_window_s
+            )
+
+        sweep = self.windows.sweep(
+            now_s, open_by_read=opens, settled=lambda read: False, late_after=late
+        )
         for window in sweep.opened:
             self.on_open(window)
         if sweep.orphans or sweep.late:

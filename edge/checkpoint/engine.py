@@ -46,7 +46,7 @@ from edge.checkpoint.verdict import (
     Timeline,
     Verdict,
 )
-from edge.checkpoint.window import Sweep, Window
+from edge.checkpoint.window import Batch, Sweep, Window
 from edge.outbox import CommittedEvent
 from edge.reads import CodeRead
 from protocols.events import Event, InterlockResult, Reason, UnitInspected
@@ -109,6 +109,7 @@ class CheckpointEngine:
         self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
         self._prefetched: OrderedDict[tuple[CodeRead, ...], asyncio.Task[Lookup]] = OrderedDict()
         self._values_ahead: dict[int, asyncio.Task[dict[str, Sample]]] = {}
+        self._batch: Batch | None = None
         collector.on_read = lambda read: self._prefetch((read,))
         collector.on_open = self.start
         collector.on_sweep = self._count_sweep
@@ -129,10 +130,19 @@ class CheckpointEngine:
             return None
         gap_s = min(edge.uncertainty_ms / 1000, max_lookback_s)
         lookback_s = min(gap_s + lookback_margin_s, max_lookback_s)
+        batch = None
+        if edge.units_in_poll > 1:
+            # Units a counter poll counted together: their windows share the poll's times and
+            # take their reads in arrival order.
+            if edge.index_in_poll == 0 or self._batch is None:
+                self._batch = Batch(size=edge.units_in_poll)
+            batch = self._batch
+            self.counters.batched_units += 1
         window = self._collector.windows.open(
             trigger_s=edge.monotonic_s,
             lookback_s=lookback_s,
             arrived_after_s=edge.monotonic_s - gap_s,
+            batch=batch,
         )
         self._read_values_ahead(window)
         self.start(window)
@@ -220,6 +230,7 @@ class CheckpointEngine:
                     untriggered=window.by_read,
                     trigger_s=window.trigger_s,
                     values_ahead=values_ahead,
+                    unresolved=window.unresolved,
                 )
         except TimeoutError:
             reads = self._collector.windows.close(window)
@@ -308,10 +319,14 @@ class CheckpointEngine:
         untriggered: bool,
         trigger_s: float,
         values_ahead: asyncio.Task[dict[str, Sample]] | None = None,
+        unresolved: str | None = None,
     ) -> Verdict:
         settings = self.settings
         udi = lookup.identification.udi
         extra: list[Reason] = [lookup.error] if lookup.error is not None else []
+        if unresolved is not None:
+            # The reads may be another unit's: whatever they say, the unit is held.
+            extra.append(Reason(code="reads_not_told_apart", text=unresolved[:4096]))
         samples = await self._process_values(
             untriggered=untriggered, trigger_s=trigger_s, extra=extra, ahead=values_ahead
         )

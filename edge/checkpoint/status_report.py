@@ -154,6 +154,11 @@ def render_status(report: StatusReport) -> list[str]:
             f" {counters.get('held', 0)} held, {counters.get('corrections', 0)} corrected,"
             f" {counters.get('unrecorded', 0)} unrecorded)"
         )
+        if counters.get("units_unwatched"):
+            lines.append(
+                f"units unwatched: {counters['units_unwatched']} (the PLC counted them while"
+                " the agent was not watching)"
+            )
         if agent.reasons:
             lines.append(
                 "hold reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(agent.reasons.items()))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from edge.checkpoint.agent import Agent
 
 
+TRIGGER_COUNTER = "trigger_counter"
+"""The status counter holding a counter trigger's last value, read back by the next run."""
+
+
 def agent_status(agent: Agent, *, running: bool, pid: int) -> AgentStatus:
     now = dt.datetime.now(dt.UTC)
     now_s = time.monotonic()
@@ -53,6 +57,12 @@ def agent_status(agent: Agent, *, running: bool, pid: int) -> AgentStatus:
                     corrected=outcome.corrected,
                 )
             )
+    plc = agent.plc
+    if plc is not None and plc.counter is not None:
+        counters["units_unwatched"] = plc.units_unwatched
+        counters["counter_resets"] = plc.counter_resets
+        if (value := agent.trigger_counter()) is not None:
+            counters[TRIGGER_COUNTER] = value
     for name, feed in (("route", agent.route), ("commands", agent.commands)):
         if feed is not None:
             for key, value in dataclasses.asdict(feed.counters).items():

@@ -140,3 +140,5 @@ class EngineCounters:
     late_reads: int = 0
     parameter_rereads: int = 0
     """Units whose process values, polled before their trigger, were read again."""
+    batched_units: int = 0
+    """Units a counter trigger's poll counted with others (reads told apart by order)."""

@@ -13,6 +13,9 @@ has been polled after the read without a new edge, so no later unit can still cl
 Waiting out a 120 ms window on every unit would put the window, not the Modbus round trip
 and the outbox commit, on every unit's latency.
 
+Units that one poll of a unit counter counted together (a `Batch`) share their times: their
+reads go to them in arrival order, source by source.
+
 Reads that no window takes are kept until they are settled (a trigger may still come for
 them) and are then orphans, or, where reads are the trigger, open a window of their own. Reads that
 arrive for a window already closed (a double read, a late second scanner) are late: they
@@ -57,9 +60,15 @@ class Window:
     trigger), with or without reads."""
     attached: list[CodeRead] = field(default_factory=list)
     """Reads those sources delivered."""
+    batch: Batch | None = None
+    """The units one poll of a unit counter counted together, this one among them."""
     closed: bool = False
     reads: tuple[CodeRead, ...] = ()
     """The reads the window took when it closed, in arrival order."""
+    taken: tuple[CodeRead, ...] = ()
+    """Of those, the ones it took from the unclaimed reads (not attached)."""
+    unresolved: str | None = None
+    """Set at closing when the window's batch could not be told apart: why."""
 
     def covers(self, at_s: float) -> bool:
         return self.start_s <= at_s <= self.end_s
@@ -68,6 +77,20 @@ class Window:
     def pending(self) -> frozenset[str]:
         """Sources this window still waits for whatever its end."""
         return self.awaiting - self.reported
+
+
+@dataclass(slots=True, eq=False)
+class Batch:
+    """Units that one poll of a unit counter counted together: they arrived between the same
+    two polls, so time cannot tell their reads apart; order does. Units keep their order on a
+    conveyor and a reader reads them in that order, so the n-th read of each source in the
+    batch's time is the n-th unit's. That holds only if each source read every unit: a
+    window of a batch waits until every source has as many reads as the batch has units, and
+    closing without them (a source read some of the units) it is `unresolved`."""
+
+    size: int
+    windows: list[Window] = field(default_factory=list)
+    """The batch's windows, in conveyor order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +159,10 @@ class ReadWindows:
         by_read: bool = False,
         opened_s: float | None = None,
         arrived_after_s: float | None = None,
+        batch: Batch | None = None,
     ) -> Window:
-        """A window for a unit seen at `trigger_s`, reaching `lookback_s` before it.
+        """A window for a unit seen at `trigger_s`, reaching `lookback_s` before it; the
+        next of `batch` when one poll counted several units (open them in conveyor order).
 
         The unit may have reached the checkpoint as early as `arrived_after_s` (the poll
         before the one that saw its edge): its deadline counts from then, so that an output
@@ -155,7 +180,10 @@ class ReadWindows:
             deadline_s=max(arrived_s, opened_s or arrived_s) + self.deadline_s,
             output_by_s=arrived_s + self.deadline_s,
             by_read=by_read,
+            batch=batch,
         )
+        if batch is not None:
+            batch.windows.append(window)
         # Kept in trigger order: ends then ascend too (every window is read_window_s long),
         # which lets `owner` stop early.
         bisect.insort(self._windows, window, key=lambda w: w.trigger_s)
@@ -170,7 +198,19 @@ class ReadWindows:
 
     def owner(self, read: CodeRead) -> Window | None:
         """The window `read` belongs to (open or recently closed), or None."""
-        at_s = read.monotonic_s
+        window = self._owner_by_time(read.monotonic_s)
+        if window is None or window.batch is None:
+            return window
+        batch = window.batch
+        reads = self._batch_reads(batch, read.source_name)
+        rank = next((i for i, r in enumerate(reads) if r is read), None)
+        if rank is None:
+            rank = bisect.bisect_right([r.monotonic_s for r in reads], read.monotonic_s)
+        return batch.windows[min(rank, len(batch.windows) - 1)]
+
+    def _owner_by_time(self, at_s: float) -> Window | None:
+        """The window with the latest start at or before `at_s` whose end is not past it (any
+        window of a batch: they share their times)."""
         best: Window | None = None
         for window in reversed(self._windows):
             if window.end_s < at_s:
@@ -178,6 +218,30 @@ class ReadWindows:
             if window.start_s <= at_s and (best is None or window.start_s > best.start_s):
                 best = window
         return best
+
+    def _batch_reads(self, batch: Batch, source: str) -> list[CodeRead]:
+        """The reads of `source` in the time of `batch`, taken or not, in arrival order."""
+        taken = [r for w in batch.windows for r in w.taken if r.source_name == source]
+        free = [
+            r
+            for r in self._unclaimed
+            if r.source_name == source
+            and (w := self._owner_by_time(r.monotonic_s)) is not None
+            and w.batch is batch
+        ]
+        return sorted([*taken, *free], key=lambda r: r.monotonic_s)
+
+    def _batch_short(self, window: Window) -> list[tuple[str, int]]:
+        """Sources (not delivering for the window themselves) that read fewer units of its
+        batch than it has, with how many they read."""
+        batch = window.batch
+        if batch is None:
+            return []
+        counts = [
+            (source, len(self._batch_reads(batch, source)))
+            for source in sorted(self.sources - window.reported)
+        ]
+        return [(source, n) for source, n in counts if n < batch.size]
 
     def candidates(self, window: Window) -> list[CodeRead]:
         """The unclaimed reads that belong to `window` now."""
@@ -192,6 +256,8 @@ class ReadWindows:
         trigger input was polled after the newest of them (`triggers_known_until_s`)."""
         reads = self.candidates(window)
         if not self.sources <= (frozenset(r.source_name for r in reads) | window.reported):
+            return False
+        if self._batch_short(window):
             return False
         newest_s = max((r.monotonic_s for r in reads), default=-math.inf)
         return window.by_read or newest_s <= triggers_known_until_s
@@ -218,6 +284,14 @@ class ReadWindows:
         self._unclaimed = [r for _, r in keep]
         window.closed = True
         window.reads = reads
+        window.taken = tuple(taken)
+        short = [(source, n) for source, n in self._batch_short(window) if n > 0]
+        if short and window.batch is not None:
+            read = ", ".join(f"{source} read {n}" for source, n in short)
+            window.unresolved = (
+                f"{window.batch.size} units reached the photo-eye between two polls of the unit"
+                f" counter and {read} of them: which read is whose cannot be told."
+            )
         return window.reads
 
     def sweep(
@@ -226,13 +300,15 @@ class ReadWindows:
         *,
         open_by_read: Callable[[CodeRead], bool],
         settled: Callable[[CodeRead], bool],
+        late_after: Callable[[CodeRead], bool] | None = None,
     ) -> Sweep:
         """Sort out the unclaimed reads no open window will take.
 
         A read that no window covers opens a window of its own when `open_by_read(read)`
         (later reads of it then join it); else, once `settled(read)` (no trigger can come for
-        it any more), it is an orphan. A read of a closed window is late. Closed windows are
-        forgotten `keep_closed_s` after their end.
+        it any more), it is an orphan. A read of a closed window is late once
+        `late_after(read)`: until then a delayed poll may still report the unit it belongs
+        to. Closed windows are forgotten `keep_closed_s` after their end.
         """
         opened: list[Window] = []
         orphans: list[CodeRead] = []
@@ -241,7 +317,7 @@ class ReadWindows:
         kept: list[CodeRead] = []
         for key, read in zip(self._keys, self._unclaimed, strict=True):
             owner = self.owner(read)
-            if owner is not None and owner.closed:
+            if owner is not None and owner.closed and (late_after is None or late_after(read)):
                 late.append((read, owner))
                 continue
             if owner is None:

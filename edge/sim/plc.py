@@ -104,9 +104,13 @@ class SimPlc:
         watchdog_ms: float = 2000.0,
         on_write: Callable[[OutputWrite], None] | None = None,
         keep_writes: bool = True,
+        counter_offset: int = 0,
     ) -> None:
         """`keep_writes=False` keeps no history (`writes`, `unit_history`): a long run that
-        follows the writes through `on_write` stays at a constant size."""
+        follows the writes through `on_write` stays at a constant size. `counter_offset`: what
+        the unit counter (`units_seen`) held before the line started; it wraps to 0 past its
+        type's range, as a PLC's unsigned counter does."""
+        self.counter_offset = counter_offset
         self.line = line
         self.clock = clock or LineClock()
         self.host = host
@@ -265,6 +269,9 @@ class SimPlc:
             elif spec.bit is not None:
                 _put_bit(registers, spec.address - start, spec.bit, bool(value))
             else:
+                if signal == "units_seen" and spec.data_type in ("uint16", "uint32"):
+                    # A PLC's unsigned counter wraps to 0 rather than saturating.
+                    value = int(value) % (1 << (16 * spec.words))
                 words = _encode_clamped(spec, value)
                 registers[spec.address - start : spec.address - start + len(words)] = words
 
@@ -283,7 +290,10 @@ class SimPlc:
             return beat is not None and now - beat[1] < self.watchdog_s
         unit = self.line.unit_at(t)
         if signal == "units_seen":
-            return 0 if unit is None else self.line.triggers_through(unit.index)
+            # Every unit that reached the photo-eye, however short its pulse: the PLC counts
+            # the rising edges it sees scanning its inputs every millisecond.
+            seen = 0 if unit is None else self.line.triggers_through(unit.index)
+            return self.counter_offset + seen
         return 0 if unit is None else unit.index + 1
 
     def _record(self, table: Table, address: int, values: list[int], now: float) -> None:

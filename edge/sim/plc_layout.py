@@ -147,13 +147,14 @@ class SimPlcLayout:
     @classmethod
     def from_config(cls, plc: PlcConfig, interlock: InterlockConfig | None = None) -> SimPlcLayout:
         """Serve the map an agent built from the same config expects: the trigger input is
-        the photo-eye, registers named like counters count units, other registers follow the
-        middle of their limits (temperatures rise and pressures fall out of them on the
-        line's planned excursions), interlock outputs are recorded by role."""
+        the photo-eye (its unit counter for `edge: count`), registers named like counters
+        count units, other registers follow the middle of their limits (temperatures rise
+        and pressures fall out of them on the line's planned excursions), interlock outputs
+        are recorded by role."""
         options = plc_options(plc, interlock)
         signals: dict[str, Signal] = {}
         if options.trigger is not None:
-            signals[TRIGGER] = "photo_eye"
+            signals[TRIGGER] = "units_seen" if options.trigger.edge == "count" else "photo_eye"
         for reg in plc.registers:
             signals[reg.name] = _signal_for(reg)
         roles: dict[str, OutputRole] = {

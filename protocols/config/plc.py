@@ -97,6 +97,67 @@ class PlcInput(ConfigModel):
         return self
 
 
+CounterType = Literal["uint16", "uint32"]
+"""Register types a unit counter may have: it counts up and wraps at 2^16 or 2^32."""
+
+
+class PlcTrigger(ConfigModel):
+    """The signal of each unit reaching the checkpoint: a photo-eye input whose edges are
+    polled, or (``edge: count``) a register the PLC increments on each of the photo-eye's
+    rising edges, which no late poll can miss."""
+
+    table: Literal["coil", "discrete_input", "holding_register", "input_register"]
+    """Which Modbus table holds the signal or the counter."""
+    address: Address = Field(ge=0, le=65535)
+    """0-based address in that table (a 32-bit counter's first word)."""
+    bit: Int | None = Field(None, ge=0, le=15)
+    """For a register read as a signal: the bit that carries it; none: any non-zero value."""
+    edge: Literal["rising", "falling", "count"] = "rising"
+    """``rising`` or ``falling``: which change of the photo-eye signal is a unit; ``count``:
+    the register counts units, and an increase by k since the last poll is k units."""
+    type: RegisterType | None = None
+    """With ``edge: count``, the counter's type: ``uint16`` or ``uint32``."""
+    word_order: Literal["big", "little"] = "big"
+    """For a ``uint32`` counter: ``big`` when the first word holds the high half."""
+    poll_period_ms: Int = Field(5, gt=0)
+    """How often the signal is read; a photo-eye pulse shorter than this can be missed
+    (a counter cannot: it only makes the unit known later)."""
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> PlcTrigger:
+        problems = Problems()
+        bits = self.table in ("coil", "discrete_input")
+        if self.bit is not None and bits:
+            problems.add(("bit",), f"only allowed for registers, not for a {self.table}")
+        if self.edge != "count":
+            if self.type is not None:
+                problems.add(("type",), f"only for a counter (edge: count), not edge {self.edge}")
+            problems.raise_if_any()
+            return self
+        if bits:
+            problems.add(
+                ("edge",),
+                f"a counter is a holding_register or an input_register, not a {self.table}",
+            )
+        elif self.bit is not None:
+            problems.add(("bit",), "not allowed with edge: count (the counter is the register)")
+        if self.type is None:
+            problems.add(("type",), "required with edge: count (uint16 or uint32)")
+        elif self.type not in ("uint16", "uint32"):
+            problems.add(
+                ("type",), f"a counter is uint16 or uint32 (it wraps to 0), got {self.type}"
+            )
+        elif self.address + WORDS[self.type] - 1 > 65535:
+            problems.add(("address",), f"a {self.type} at {self.address} would end past word 65535")
+        problems.raise_if_any()
+        return self
+
+    @property
+    def counts(self) -> bool:
+        """Whether the trigger is a unit counter rather than a signal's edges."""
+        return self.edge == "count"
+
+
 class PlcOutput(ConfigModel):
     """A signal the agent writes; a coil is set true/false, a register 1/0."""
 
@@ -168,8 +229,9 @@ class PlcConfig(ConfigModel):
     """Longest wait between reconnection attempts."""
     registers: tuple[RegisterConfig, ...] = ()
     """Process values polled from the PLC."""
-    trigger: PlcInput | None = None
-    """The photo-eye signalling a unit at the checkpoint; absent: reads are the trigger."""
+    trigger: PlcTrigger | None = None
+    """The photo-eye (or the PLC's count of its edges) signalling a unit at the checkpoint;
+    absent: reads are the trigger."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> PlcConfig:

@@ -69,7 +69,7 @@ checkpoints:
             hi: 4.5, max_age_ms: {max_age_ms}, poll_period_ms: {poll_ms}}}
         - {{name: dwell_time, address: 2, type: float32, unit: ms, lo: 700, hi: 900,
             max_age_ms: {max_age_ms}, poll_period_ms: {poll_ms}}}
-      trigger: {{table: discrete_input, address: 0, poll_period_ms: 5}}
+      trigger: {trigger}
     interlock:
       pass: {{table: coil, address: 0}}
       reject: {{table: coil, address: 1}}
@@ -85,6 +85,11 @@ checkpoints:
     outbox: {{path: "{tmp}/outbox.sqlite3", max_bytes: {outbox_bytes}}}
     state_path: "{tmp}/state.sqlite3"
 """
+
+PHOTO_EYE = "{table: discrete_input, address: 0, poll_period_ms: 5}"
+"""The photo-eye's input, polled for its rising edges."""
+UNIT_COUNTER = "{table: holding_register, address: 4, edge: count, type: uint32, poll_period_ms: 5}"
+"""The PLC's count of the photo-eye's rising edges (the simulated PLC's `units_seen`)."""
 
 
 @dataclass
@@ -103,6 +108,8 @@ class SimPlant:
     """Poll period of the process values."""
     max_age_ms: int = 500
     """Oldest process value the rules accept."""
+    trigger: str = PHOTO_EYE
+    """The `plc.trigger` section, in YAML flow style."""
     config_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -120,6 +127,7 @@ class SimPlant:
             outbox_bytes=self.outbox_bytes,
             poll_ms=self.poll_ms,
             max_age_ms=self.max_age_ms,
+            trigger=self.trigger,
         )
         self.config_path.write_text(text, encoding="utf-8")
         return load_plant_text(text, source=str(self.config_path))
