@@ -4,7 +4,7 @@ spends; the agent's memory in a process of its own.
 
     .venv/bin/python bench/checkpoint.py [--rates 10,50,100,150,200,250] [--seconds 6]
                                          [--baseline 2000] [--rss-units 3000] [--dir /var/tmp]
-                                         [--trigger edge|counter]
+                                         [--trigger edge|counter] [--pulse-ms 0.5]
 
 The plant (a pymodbus server running the conveyor model, and a TCP scanner reading each unit
 `--read-delay-ms` after it reaches the photo-eye) runs in a child process, as a real PLC and
@@ -239,10 +239,11 @@ async def run_rate(
     read_delay_ms: float,
     plant_priority: int,
     trigger: str = "edge",
+    pulse_ms: float | None = None,
 ) -> Timing:
     units = max(20, round(rate_per_s * seconds))
-    line = line_for(rate_per_s, units)
-    plant = Plant(rate_per_s, units, read_delay_ms, rt_priority=plant_priority)
+    line = line_for(rate_per_s, units, pulse_ms=pulse_ms)
+    plant = Plant(rate_per_s, units, read_delay_ms, rt_priority=plant_priority, pulse_ms=pulse_ms)
     run_dir = Path(tempfile.mkdtemp(prefix=f"rate-{rate_per_s:g}-", dir=work))
     timings = Timings.for_rate(rate_per_s, trigger_ms=trigger_ms)
     text = config_text(
@@ -431,6 +432,7 @@ async def main_async(args: argparse.Namespace) -> None:
             read_delay_ms=args.read_delay_ms,
             plant_priority=plant_priority,
             trigger=args.trigger,
+            pulse_ms=args.pulse_ms,
         )
         plant_run = timing.plant
         ok = (
@@ -444,7 +446,9 @@ async def main_async(args: argparse.Namespace) -> None:
         t = timing.timings
         print(
             f"{rate:g} units/s ({timing.units} units; trigger {args.trigger} polled every"
-            f" {t.trigger_ms} ms, window"
+            f" {t.trigger_ms} ms,"
+            + (f" photo-eye pulse {args.pulse_ms:g} ms," if args.pulse_ms is not None else "")
+            + " window"
             f" {t.window_ms} ms, deadline {t.deadline_ms} ms, pulse {t.pulse_ms} ms; read"
             f" {args.read_delay_ms:g} ms after the photo-eye; load {timing.load}):"
             f" {'sustained' if ok else 'NOT sustained'}"
@@ -522,6 +526,13 @@ def main() -> int:
         default="edge",
         help="edge: the agent polls the photo-eye for its edges; counter: it polls the PLC's"
         " count of them (edge: count)",
+    )
+    parser.add_argument(
+        "--pulse-ms",
+        type=float,
+        default=None,
+        help="photo-eye pulse (default: half the pitch, at most 30 ms); shorter than the"
+        " trigger poll period, edges go unseen and the counter still counts them",
     )
     parser.add_argument("--read-delay-ms", type=float, default=1.0)
     parser.add_argument("--dir", default=None, help="where the outbox and state files go")

@@ -83,13 +83,15 @@ RESTART_AFTER_S = 2.0
 _OUTCOMES = ("none", "pass", "reject", "both")
 
 
-def line_for(rate_per_s: float, units: int) -> SimLine:
+def line_for(rate_per_s: float, units: int, *, pulse_ms: float | None = None) -> SimLine:
+    """The bench's line; the photo-eye is on for half the pitch (at most 30 ms) unless
+    `pulse_ms` says otherwise (a pulse shorter than the trigger poll period)."""
     pitch_ms = 1000 / rate_per_s
     return SimLine(
         seed=SEED,
         rate_per_s=rate_per_s,
         first_arrival_s=LEAD_S,
-        photo_eye_pulse_ms=min(30.0, pitch_ms * 0.5),
+        photo_eye_pulse_ms=min(30.0, pitch_ms * 0.5) if pulse_ms is None else pulse_ms,
         unit_count=units,
     )
 
@@ -182,7 +184,12 @@ def set_scheduling(rt_priority: int) -> str:
 
 
 def serve_plant(
-    conn: Connection, rate_per_s: float, units: int, read_delay_ms: float, rt_priority: int
+    conn: Connection,
+    rate_per_s: float,
+    units: int,
+    read_delay_ms: float,
+    rt_priority: int,
+    pulse_ms: float | None = None,
 ) -> None:
     scheduling = set_scheduling(rt_priority)
     # pymodbus logs an error, with its last packets, for each answer it cannot send to an agent
@@ -190,7 +197,7 @@ def serve_plant(
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
     async def main() -> None:
-        line = line_for(rate_per_s, units)
+        line = line_for(rate_per_s, units, pulse_ms=pulse_ms)
         seen = bytearray(units)
         stops = [0]
         loop = asyncio.get_running_loop()
@@ -249,13 +256,19 @@ class Plant:
     """The plant child process."""
 
     def __init__(
-        self, rate_per_s: float, units: int, read_delay_ms: float, *, rt_priority: int = 0
+        self,
+        rate_per_s: float,
+        units: int,
+        read_delay_ms: float,
+        *,
+        rt_priority: int = 0,
+        pulse_ms: float | None = None,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
             target=serve_plant,
-            args=(child, rate_per_s, units, read_delay_ms, rt_priority),
+            args=(child, rate_per_s, units, read_delay_ms, rt_priority, pulse_ms),
             daemon=True,
         )
         self.process.start()
