@@ -6,36 +6,19 @@ Each test has its own topic prefix, shared-subscription group and client ids.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import msgspec
 import pytest
 from cloud_helpers import Device, OwnMosquitto, publisher, wait_until, with_field
+from ingest_helpers import running_ingest
 from sqlalchemy import func, select
 
 from cloud.db.database import Database
-from cloud.domain.events.ingest import EventIngestService
 from cloud.domain.events.models import DeadLetter, Event, SeqGap
-from cloud.ingest.consumer import MqttIngest
-from cloud.runtime import ingest_options
 from cloud.settings import Settings
-
-
-@contextlib.asynccontextmanager
-async def running(settings: Settings, db: Database) -> AsyncIterator[MqttIngest]:
-    worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        await worker.wait_subscribed(timeout_s=5)
-        yield worker
-    finally:
-        stop.set()
-        await task
 
 
 async def count(db: Database, model: type[Event] | type[DeadLetter]) -> int:
@@ -73,14 +56,14 @@ async def test_ingest_stopped_and_restarted_while_edges_publish_loses_nothing(
                 if 100 <= published < 200:
                     threading.Event().wait(0.002)
 
-    async with running(settings, db):
+    async with running_ingest(settings, db):
         sender = asyncio.create_task(asyncio.to_thread(publish_all))
         await asyncio.to_thread(halfway.wait, 10)
     stored_while_up = await count(db, Event)
     await asyncio.sleep(0.2)
     assert await count(db, Event) == stored_while_up  # the ingest really is down
     await sender
-    async with running(settings, db) as worker:
+    async with running_ingest(settings, db) as worker:
         await wait_until(
             lambda: _has(db, len(payloads)), timeout_s=20, what=f"{len(payloads)} events stored"
         )
@@ -112,7 +95,7 @@ async def test_duplicates_disorder_gaps_garbage_and_spoofs_over_mqtt(
         msgspec.json.encode({"hello": "world"}),
         b"{" * (settings.max_event_bytes + 1),
     ]
-    async with running(settings, db) as worker:
+    async with running_ingest(settings, db) as worker:
         with publisher(mosquitto.port, f"{settings.ingest_client_id}-edge") as pub:
             for data in (chain[0], chain[0], chain[2], chain[1], chain[0], chain[5]):
                 pub.publish(topic, data)  # duplicates, out of order, a gap (seq 5, 6)
@@ -148,7 +131,7 @@ async def test_two_workers_in_one_group_split_the_events(
 ) -> None:
     second = settings.model_copy(update={"ingest_client_id": settings.ingest_client_id + "-b"})
     edges = [plant["sealing"], plant["packing"], plant["assembly"]]
-    async with running(settings, db) as one, running(second, db) as two:
+    async with running_ingest(settings, db) as one, running_ingest(second, db) as two:
         with publisher(mosquitto.port, f"{settings.ingest_client_id}-edge") as pub:
             sent = [
                 pub.publish(
@@ -178,7 +161,7 @@ async def test_connections_to_postgresql_lost_between_batches_lose_nothing(
     # As `tracegate cloud ingest` connects: no ping when a connection leaves the pool.
     events_db = Database.connect(settings.database_url, pre_ping=False)
     try:
-        async with running(settings, events_db) as worker:
+        async with running_ingest(settings, events_db) as worker:
             with publisher(mosquitto.port, f"{settings.ingest_client_id}-edge") as pub:
                 for n in range(30):
                     pub.publish(topic, sealing.inspected(f"before-{n}")[1])

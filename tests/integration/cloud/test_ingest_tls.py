@@ -8,11 +8,12 @@ import asyncio
 import contextlib
 import secrets
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cloud_helpers import Device, publisher, wait_until
+from ingest_helpers import running_ingest
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -22,12 +23,9 @@ from outbox_helpers import OwnBroker, free_port, own_broker
 from tls_pki import make_plant_pki, tls_listener
 
 from cloud.db.database import Database
-from cloud.domain.events.ingest import EventIngestService
 from cloud.domain.events.models import Event
-from cloud.ingest.consumer import MqttIngest
 from cloud.ingest.mqtt_packets import Publish
 from cloud.ingest.mqtt_subscriber import MqttSubscriber
-from cloud.runtime import ingest_options
 from cloud.settings import BrokerAddress, Settings
 
 pytestmark = pytest.mark.mosquitto
@@ -46,19 +44,6 @@ def tls_broker(directory: Path, pki: Path) -> Iterator[tuple[OwnBroker, int]]:
     extra = f"{tls_listener(pki)}listener {plain_port} 127.0.0.1\n"
     with own_broker(directory, extra_config=extra) as broker:
         yield broker, plain_port
-
-
-@contextlib.asynccontextmanager
-async def running(settings: Settings, db: Database) -> AsyncIterator[MqttIngest]:
-    worker = MqttIngest(settings, EventIngestService(db, ingest_options(settings)))
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        await worker.wait_subscribed(timeout_s=10)
-        yield worker
-    finally:
-        stop.set()
-        await task
 
 
 async def stored_events(db: Database) -> int:
@@ -92,7 +77,7 @@ async def test_events_over_tls_with_the_plant_ca_and_a_client_certificate_are_st
             ingest_batch_wait_ms=5,
             accept_unknown_devices=False,
         )
-        async with running(settings, db) as worker:
+        async with running_ingest(settings, db, subscribed_within_s=10) as worker:
             assert worker.connected
             with publisher(plain_port, f"edge-{tag}") as pub:
                 for data in payloads + payloads:  # every event twice, as after an edge retry
@@ -103,7 +88,7 @@ async def test_events_over_tls_with_the_plant_ca_and_a_client_certificate_are_st
 
         # The same persistent session again: had the PUBACKs not gone out over TLS, the
         # broker would send the 40 messages again before the marker.
-        async with running(settings, db) as again:
+        async with running_ingest(settings, db, subscribed_within_s=10) as again:
             with publisher(plain_port, f"edge-{tag}") as pub:
                 pub.publish(topic, marker)
             await wait_until(lambda: _stored(db, 21), what="the marker stored")
